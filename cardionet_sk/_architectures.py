@@ -1,0 +1,75 @@
+"""Keras networks that :class:`CardioNetClassifier` can train, by name.
+
+Each architecture is one builder function plus its default hyper-parameters.
+The builders return uncompiled models; training choices live in the classifier.
+"""
+
+import keras
+from keras import layers
+
+
+def build_cardionet(
+    input_shape, n_outputs, *, filters=(32, 64, 128), kernel_sizes=(7, 5, 3), dense_units=256,
+    dropout=0.5
+):
+    """The published CardioNet 1D-CNN.
+
+    One block per entry of ``filters``: Conv1D (``same`` padding, ReLU) ->
+    BatchNormalization -> MaxPooling1D(2); then Flatten -> Dense(``dense_units``,
+    ReLU) -> Dropout(``dropout``) -> Dense(``n_outputs``, sigmoid). With the
+    defaults and ``input_shape=(1000, 12)``, ``n_outputs=5`` it has exactly
+    4,135,717 trainable and 4,136,165 parameters in all, as published.
+
+    The pooling layers pad (``same``), which changes nothing for even lengths
+    such as 1000 but lets records shorter than ``2 ** len(filters)`` samples
+    through instead of collapsing to zero length.
+    """
+    if len(filters) != len(kernel_sizes):
+        raise ValueError(
+            f"filters and kernel_sizes must have the same length; got {len(filters)} filters "
+            f"and {len(kernel_sizes)} kernel sizes."
+        )
+    inputs = keras.Input(shape=input_shape, name="ecg")
+    x = inputs
+    for i, (n_filters, kernel_size) in enumerate(zip(filters, kernel_sizes), start=1):
+        x = layers.Conv1D(n_filters, kernel_size, padding="same", activation="relu", name=f"conv{i}")(x)
+        x = layers.BatchNormalization(name=f"bn{i}")(x)
+        x = layers.MaxPooling1D(2, padding="same", name=f"pool{i}")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(dense_units, activation="relu", name="dense")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    outputs = layers.Dense(n_outputs, activation="sigmoid", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="cardionet")
+
+
+#: name -> (builder, default hyper-parameters). The defaults double as the list
+#: of hyper-parameters an architecture understands.
+ARCHITECTURES = {
+    "cardionet": (
+        build_cardionet,
+        {"filters": (32, 64, 128), "kernel_sizes": (7, 5, 3), "dense_units": 256, "dropout": 0.5},
+    ),
+}
+
+
+def build_network(architecture, input_shape, n_outputs, **hyperparameters):
+    """Build the named architecture; ``None`` hyper-parameters take its defaults.
+
+    Raises
+    ------
+    ValueError
+        For an unknown architecture or a hyper-parameter it does not take.
+    """
+    if architecture not in ARCHITECTURES:
+        raise ValueError(
+            f"Unknown architecture {architecture!r}; choose one of {sorted(ARCHITECTURES)}."
+        )
+    builder, defaults = ARCHITECTURES[architecture]
+    given = {k: v for k, v in hyperparameters.items() if v is not None}
+    unknown = set(given) - set(defaults)
+    if unknown:
+        raise ValueError(
+            f"Architecture {architecture!r} does not take {sorted(unknown)}; "
+            f"its hyper-parameters are {sorted(defaults)}."
+        )
+    return builder(input_shape, n_outputs, **{**defaults, **given})
