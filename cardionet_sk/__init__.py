@@ -2,12 +2,16 @@
 
 from ._classifier import CardioNetClassifier
 from ._constants import LEADS, PUBLISHED_THRESHOLDS, SUPERCLASSES
+from ._hub import list_pretrained
 from ._version import __version__
+from ._windowing import PTBXLWindower
 
 __all__ = [
     "CardioNetClassifier",
     "LEADS",
+    "PTBXLWindower",
     "PUBLISHED_THRESHOLDS",
     "SUPERCLASSES",
     "__version__",
+    "list_pretrained",
 ]

@@ -1,23 +1,32 @@
 """CardioNetClassifier: a Keras 1D-CNN as a multi-label scikit-learn classifier."""
 
+import json
 import numbers
+import tempfile
+from pathlib import Path
+
 import keras
 import numpy as np
 from scikeras._utils import get_optimizer_class, try_to_convert_strings_to_classes, unflatten_params
 from scikeras.utils.random_state import tensorflow_random_state
 from scikeras.wrappers import BaseWrapper
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
+from . import _hub
 from ._architectures import ARCHITECTURES, build_network
-from ._constants import SUPERCLASSES
+from ._batches import TrainingBatches
+from ._constants import LEADS, SUPERCLASSES
 from ._losses import WeightedBinaryCrossentropy, balanced_label_weights
+from ._statistics import lead_statistics
 from ._validation import check_ecg_array, check_multilabel_y, check_thresholds
+from ._version import __version__
 
-# Guards the standardisation of a lead that is flat over the whole training set.
-_MIN_SCALE = 1e-6
+# Windows per call of keras.Model.predict: large enough to keep the per-call overhead small.
+_PREDICT_CHUNK = 8192
+
 
 
 class CardioNetClassifier(ClassifierMixin, BaseWrapper):
@@ -71,6 +80,14 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
     window_aggregation : {"mean", "max"}, default="mean"
         How the probabilities of the windows of one record, for 4-D input, are
         combined into the record's probability.
+    crop_size : int, default=None
+        Train on one random crop of ``crop_size`` timesteps of every record (or
+        window) per epoch, drawn anew each epoch, instead of the whole record.
+        A network with a fixed input length is built for ``crop_size``; predict
+        then takes windows of that length (e.g. from :class:`PTBXLWindower`).
+    max_shift : int, default=0
+        Augmentation: roll every training record circularly by a random number
+        of timesteps in ``[-max_shift, max_shift]``, drawn anew each epoch.
     callbacks : list of keras.callbacks.Callback, default=None
         Extra callbacks for ``keras.Model.fit``.
     warm_start : bool, default=False
@@ -147,6 +164,8 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         "standardize": ["boolean"],
         "threshold": [Interval(numbers.Real, None, None, closed="neither"), "array-like"],
         "window_aggregation": [StrOptions({"mean", "max"})],
+        "crop_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "max_shift": [Interval(numbers.Integral, 0, None, closed="left")],
         "callbacks": [list, None],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
@@ -171,6 +190,8 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         standardize=True,
         threshold=0.5,
         window_aggregation="mean",
+        crop_size=None,
+        max_shift=0,
         callbacks=None,
         warm_start=False,
         random_state=None,
@@ -192,6 +213,8 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         self.standardize = standardize
         self.threshold = threshold
         self.window_aggregation = window_aggregation
+        self.crop_size = crop_size
+        self.max_shift = max_shift
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.random_state = random_state
@@ -245,21 +268,19 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
 
     @property
     def _input_length(self):
-        # The published CNN flattens its feature map, so its input length is fixed;
-        # the length seen in fit is the one it is built for.
-        return self.n_features_in_
+        # The published CNN flattens its feature map, so its input length is fixed:
+        # the length of what it is trained on.
+        return self.crop_size or self.n_features_in_
 
     # -- validation ------------------------------------------------------------------------
 
     def _validate_X(self, X, *, reset):
-        """Return X as (n_records * n_windows, timesteps, leads) and n_windows (None for 3-D)."""
+        """Return X as a (n_records, n_windows, timesteps, leads) view; 3-D input has one window."""
         X = check_ecg_array(X, allow_windows=True, allow_2d=True)
-        n_windows = X.shape[1] if X.ndim == 4 else None
         n_timesteps, n_leads = X.shape[-2:]
         if reset:
             self.n_features_in_ = n_timesteps
             self.n_leads_in_ = n_leads
-            self.input_ndim_ = X.ndim
         else:
             if n_leads != self.n_leads_in_:
                 raise ValueError(
@@ -271,11 +292,9 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
                 raise ValueError(
                     f"X has {n_timesteps} features, but {type(self).__name__} is expecting "
                     f"{expected} features as input: records must have the number of timesteps "
-                    "seen in fit."
+                    "the network was built for."
                 )
-        if n_windows is not None:
-            X = X.reshape(-1, n_timesteps, n_leads)
-        return X, n_windows
+        return X if X.ndim == 4 else X[:, np.newaxis]
 
     def _validate_y(self, y, n_records, *, reset):
         if y is None:
@@ -352,23 +371,20 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
 
     def _fit(self, X, y, sample_weight, *, warm, epochs, validation_split):
         check_thresholds(self.threshold, np.size(self.threshold))
-        X, n_windows = self._validate_X(X, reset=not warm)
-        n_records = X.shape[0] // (n_windows or 1)
+        X = self._validate_X(X, reset=not warm)
+        n_records, n_windows = X.shape[:2]
         y = self._validate_y(y, n_records, reset=not warm)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, np.empty((n_records, 0)), dtype=np.float32,
                 ensure_non_negative=True,
             )
+        if self.crop_size is not None and self.crop_size > X.shape[2]:
+            raise ValueError(f"crop_size={self.crop_size} is longer than the {X.shape[2]} "
+                             "timesteps of the records.")
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max)) if self.random_state is not None else None
         train, val = _split_records(n_records, validation_split, rng)
-
-        per = n_windows or 1
-
-        def rows(records):
-            # Windows of one record stay together, on one side of the split.
-            return (records[:, None] * per + np.arange(per)).reshape(-1)
 
         if not warm:
             self.label_weights_ = (
@@ -376,7 +392,8 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
                 else (np.ones(self.n_classes_), np.ones(self.n_classes_))
             )
             if self.standardize:
-                self.mean_, self.scale_ = _lead_statistics(X[rows(train)])
+                mean, scale = lead_statistics(X, train)
+                self.mean_, self.scale_ = mean.astype(np.float32), scale.astype(np.float32)
             else:
                 self.mean_ = np.zeros(self.n_leads_in_, dtype=np.float32)
                 self.scale_ = np.ones(self.n_leads_in_, dtype=np.float32)
@@ -385,27 +402,19 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
             self._initialize_callbacks()
 
         callbacks = list(self._fit_callbacks)
-        fit_kwargs = {}
+        fit_kwargs = {k[len("fit__"):]: v for k, v in vars(self).items() if k.startswith("fit__")}
         if len(val):
-            fit_kwargs["validation_data"] = (
-                self._standardized(X[rows(val)]), np.repeat(y[val], per, axis=0),
-                None if sample_weight is None else np.repeat(sample_weight[val], per),
-            )
+            fit_kwargs["validation_data"] = self._batches(
+                X, y, sample_weight, val, seed=seed, training=False)
             callbacks.append(keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=self.patience, restore_best_weights=True,
             ))
-        X_train = self._standardized(X[rows(train)] if len(val) else X)
-        y_train = np.repeat(y[train], per, axis=0)
-        w_train = None if sample_weight is None else np.repeat(sample_weight[train], per)
-        fit_kwargs.update({k[len("fit__"):]: v for k, v in vars(self).items()
-                           if k.startswith("fit__")})
-
+        fit_kwargs.update(self._training_arguments(X, y, sample_weight, train, seed=seed))
         initial_epoch = len(self.history_["loss"]) if warm else 0
 
         def run():
             return self.model_.fit(
-                X_train, y_train, sample_weight=w_train, batch_size=self.batch_size,
-                shuffle=True, callbacks=callbacks, verbose=self.verbose,
+                callbacks=callbacks, verbose=self.verbose,
                 initial_epoch=initial_epoch, epochs=initial_epoch + epochs, **fit_kwargs,
             )
 
@@ -419,6 +428,29 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         for key, values in history.history.items():
             self.history_.setdefault(key, []).extend(float(v) for v in values)
         return self
+
+    def _batches(self, X, y, sample_weight, records, *, seed, training):
+        """Mini-batches of these records, drawn on the fly: windows, crops and shifts are
+        never materialised for the whole set. Validation batches keep their order."""
+        return TrainingBatches(
+            X, y, sample_weight, records, batch_size=self.batch_size, mean=self.mean_,
+            scale=self.scale_, seed=seed or 0, shuffle=training, crop_size=self.crop_size,
+            max_shift=self.max_shift if training else 0,
+        )
+
+    def _training_arguments(self, X, y, sample_weight, records, *, seed):
+        """Data arguments of ``keras.Model.fit`` for the training records."""
+        if X.shape[1] > 1 or self.crop_size is not None or self.max_shift:
+            return {"x": self._batches(X, y, sample_weight, records, seed=seed, training=True)}
+        # Plain records take Keras' fast path for in-memory arrays; no copy without a split.
+        selected = slice(None) if len(records) == X.shape[0] else records
+        return {
+            "x": self._standardized(X[selected, 0]),
+            "y": y[selected],
+            "sample_weight": None if sample_weight is None else sample_weight[selected],
+            "batch_size": self.batch_size,
+            "shuffle": True,
+        }
 
     def _standardized(self, X):
         if not self.standardize:
@@ -444,14 +476,21 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
             a binary classifier, ``(n_records, 2)`` with the positive class last.
         """
         check_is_fitted(self, "model_")
-        X, n_windows = self._validate_X(X, reset=False)
+        X = self._validate_X(X, reset=False)
+        n_records, n_windows = X.shape[:2]
         predict_kwargs = {k[len("predict__"):]: v for k, v in vars(self).items()
                           if k.startswith("predict__")}
         predict_kwargs.setdefault("batch_size", max(self.batch_size, 256))
-        proba = self.model_.predict(self._standardized(X), verbose=0, **predict_kwargs)
-        if n_windows is not None:
-            proba = proba.reshape(-1, n_windows, proba.shape[-1])
-            proba = proba.max(axis=1) if self.window_aggregation == "max" else proba.mean(axis=1)
+        # Chunks of records bound the memory of flattening (possibly overlapping) windows.
+        chunk = max(1, _PREDICT_CHUNK // n_windows)
+        proba = np.concatenate([
+            self.model_.predict(
+                self._standardized(X[start:start + chunk].reshape(-1, *X.shape[2:])),
+                verbose=0, **predict_kwargs,
+            ).reshape(-1, n_windows, self.n_classes_)
+            for start in range(0, n_records, chunk)
+        ])
+        proba = proba.max(axis=1) if self.window_aggregation == "max" else proba.mean(axis=1)
         proba = proba.astype(np.float64)
         if self.binary_:
             return np.column_stack([1.0 - proba[:, 0], proba[:, 0]])
@@ -473,6 +512,205 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         return (proba >= threshold).astype(np.int64)
 
 
+    # -- persistence -----------------------------------------------------------------------
+
+    def save_pretrained(self, save_directory, *, sampling_rate=100, lead_names=None, units="mV",
+                        weights_dtype="float32", metrics=None, name=None, description=None,
+                        training=None, repo_id=None):
+        """Save the fitted model as a folder that :meth:`from_pretrained` loads.
+
+        The folder holds ``config.json``, ``model.weights.h5`` and a
+        ``README.md`` model card; nothing in it is pickled or executes code on
+        load. Files are written to a temporary folder first and moved into
+        place, so an interrupted save does not leave a half-written model.
+
+        Parameters
+        ----------
+        save_directory : str or path-like
+            Folder to write; created if needed, files of the same name replaced.
+        sampling_rate : float, default=100
+            Sampling rate, in Hz, of the records the model expects.
+        lead_names : sequence of str, default=None
+            Lead order of the records; ``None`` means PTB-XL's 12 leads for a
+            12-lead model and ``lead0, lead1, ...`` otherwise.
+        units : str, default="mV"
+            Physical unit of the signal.
+        weights_dtype : {"float32", "float16"}, default="float32"
+            Storage precision of the weights; float16 halves the folder.
+        metrics : dict, default=None
+            Evaluation results for the model card (``macro_auc``, ``macro_f1``,
+            ``per_class`` ...), as written by ``benchmarks/train_pretrained.py``.
+        name, description, training, repo_id : str, default=None
+            Model card text: title, summary, how it was trained, and the Hub
+            repository it is meant for.
+
+        Returns
+        -------
+        path : pathlib.Path
+            The folder written.
+        """
+        check_is_fitted(self, "model_")
+        if weights_dtype not in ("float32", "float16"):
+            raise ValueError(f"weights_dtype must be 'float32' or 'float16'; got {weights_dtype!r}.")
+        if lead_names is None:
+            lead_names = LEADS if self.n_leads_in_ == len(LEADS) else [
+                f"lead{i}" for i in range(self.n_leads_in_)]
+        if len(lead_names) != self.n_leads_in_:
+            raise ValueError(f"lead_names has {len(lead_names)} names for a model of "
+                             f"{self.n_leads_in_} leads.")
+        _, defaults = ARCHITECTURES[self.architecture]
+        config = {
+            "format_version": _hub.FORMAT_VERSION,
+            "cardionet_sk_version": __version__,
+            "name": name or f"CardioNet ({self.architecture})",
+            "description": description,
+            "repo_id": repo_id,
+            "architecture": self.architecture,
+            "hyperparameters": {
+                key: _jsonable(default if getattr(self, key) is None else getattr(self, key))
+                for key, default in defaults.items()
+            },
+            "classes": [_jsonable(c) for c in self.classes_],
+            "binary": bool(self.binary_),
+            "thresholds": check_thresholds(
+                self.threshold, 1 if self.binary_ else self.n_classes_).tolist(),
+            "window_aggregation": self.window_aggregation,
+            "input": {"sampling_rate": sampling_rate, "n_timesteps": int(self.n_features_in_),
+                      "leads": list(lead_names), "units": units},
+            "standardization": {"mean": self.mean_.tolist(), "scale": self.scale_.tolist()},
+            "weights": _hub.WEIGHTS_NAME,
+            "weights_dtype": weights_dtype,
+            "training": training,
+            "metrics": metrics,
+        }
+        _hub.write_atomically(save_directory, {
+            _hub.CONFIG_NAME: lambda p: p.write_text(json.dumps(config, indent=2) + "\n"),
+            _hub.WEIGHTS_NAME: lambda p: _hub.write_weights(self.model_, p, weights_dtype),
+            _hub.MODEL_CARD_NAME: lambda p: p.write_text(_hub.model_card(config)),
+        })
+        return Path(save_directory)
+
+    @classmethod
+    def from_pretrained(cls, repo_id_or_path=None, *, revision=None, cache_dir=None,
+                        force_download=False, token=None, local_files_only=False):
+        """Load a fitted model: embedded in the package, from a folder, or from the Hub.
+
+        Parameters
+        ----------
+        repo_id_or_path : str or path-like, default=None
+            ``None`` for the default embedded model (the published CardioNet
+            CNN trained on PTB-XL folds 1-8, thresholds tuned on fold 9); the
+            name of an embedded model (:func:`list_pretrained`) or the Hub
+            repository it is published as; a folder written by
+            :meth:`save_pretrained`; or a Hugging Face Hub repository id,
+            downloaded with :func:`huggingface_hub.snapshot_download` or read
+            from its cache.
+        revision : str, default=None
+            Hub branch, tag or commit. Given with an embedded model's repository
+            id, it fetches from the Hub instead of using the embedded copy.
+        cache_dir : str or path-like, default=None
+            Hugging Face cache folder.
+        force_download : bool, default=False
+            Download again even if cached.
+        token : str or bool, default=None
+            Hugging Face token for private repositories.
+        local_files_only : bool, default=False
+            Only use the Hugging Face cache (as ``HF_HUB_OFFLINE=1`` does).
+
+        Returns
+        -------
+        clf : CardioNetClassifier
+            A fitted classifier whose :meth:`predict` applies the saved
+            thresholds. Records must have the saved length and lead count.
+
+        Raises
+        ------
+        FileNotFoundError
+            A folder without ``config.json`` or a config naming a missing file.
+        ValueError
+            An unknown format version or architecture, or weights whose names or
+            shapes do not match the config.
+        OSError
+            A repository id that is not cached while the Hub is unreachable.
+
+        Examples
+        --------
+        >>> from cardionet_sk import CardioNetClassifier
+        >>> from cardionet_sk.datasets import load_sample
+        >>> clf = CardioNetClassifier.from_pretrained()
+        >>> clf.predict_proba(load_sample().data).shape[1]
+        5
+        """
+        directory = _hub.resolve_model_dir(
+            repo_id_or_path, revision=revision, cache_dir=cache_dir,
+            force_download=force_download, token=token, local_files_only=local_files_only,
+        )
+        config = _hub.read_config(directory)
+        clf = cls(
+            config["architecture"], **config["hyperparameters"],
+            threshold=config["thresholds"], window_aggregation=config["window_aggregation"],
+        )
+        spec = config["input"]
+        clf.n_features_in_ = spec["n_timesteps"]
+        clf.n_leads_in_ = len(spec["leads"])
+        clf.binary_ = config["binary"]
+        clf.n_classes_ = 1 if clf.binary_ else len(config["classes"])
+        clf.classes_ = np.asarray(config["classes"], dtype=object if not clf.binary_ else None)
+        clf.mean_ = np.asarray(config["standardization"]["mean"], dtype=np.float32)
+        clf.scale_ = np.asarray(config["standardization"]["scale"], dtype=np.float32)
+        clf.label_weights_ = (np.ones(clf.n_classes_), np.ones(clf.n_classes_))
+        clf.history_ = {}
+        clf.pretrained_config_ = config
+        clf._random_state = None
+        clf.model_ = clf._build_keras_model()
+        clf._initialize_callbacks()
+        _hub.read_weights(clf.model_, directory / config["weights"])
+        return clf
+
+    def push_to_hub(self, repo_id, *, private=None, token=None,
+                    commit_message="Upload CardioNet model", **save_kwargs):
+        """Publish the model on the Hugging Face Hub.
+
+        Writes the :meth:`save_pretrained` folder to a temporary directory,
+        creates the repository if needed (:meth:`huggingface_hub.HfApi.create_repo`)
+        and uploads the folder (:meth:`huggingface_hub.HfApi.upload_folder`).
+
+        Parameters
+        ----------
+        repo_id : str
+            ``namespace/name`` of the Hub repository.
+        private : bool, default=None
+            Visibility of a newly created repository.
+        token : str, default=None
+            Hugging Face token with write access.
+        commit_message : str, default="Upload CardioNet model"
+            Message of the Hub commit.
+        **save_kwargs
+            Passed to :meth:`save_pretrained` (``metrics``, ``weights_dtype`` ...).
+
+        Returns
+        -------
+        commit_info : huggingface_hub.CommitInfo
+        """
+        from huggingface_hub import HfApi
+
+        api = HfApi(token=token)
+        with tempfile.TemporaryDirectory() as folder:
+            self.save_pretrained(folder, repo_id=repo_id, **save_kwargs)
+            api.create_repo(repo_id, private=private, exist_ok=True)
+            return api.upload_folder(repo_id=repo_id, folder_path=folder,
+                                     commit_message=commit_message)
+
+
+def _jsonable(value):
+    """Tuples and numpy scalars as plain JSON values."""
+    if isinstance(value, (tuple, list, np.ndarray)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
 def _split_records(n_records, validation_split, rng):
     """Random train and validation record indices; no validation when a side would be empty."""
     n_val = int(round(validation_split * n_records))
@@ -480,10 +718,3 @@ def _split_records(n_records, validation_split, rng):
         return np.arange(n_records), np.array([], dtype=int)
     order = rng.permutation(n_records)
     return np.sort(order[n_val:]), np.sort(order[:n_val])
-
-
-def _lead_statistics(X):
-    """Per-lead mean and standard deviation over records and time, in float64 to stay exact."""
-    mean = X.mean(axis=(0, 1), dtype=np.float64)
-    scale = X.std(axis=(0, 1), dtype=np.float64)
-    return mean.astype(np.float32), np.maximum(scale, _MIN_SCALE).astype(np.float32)

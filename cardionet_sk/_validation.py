@@ -59,12 +59,14 @@ def check_ecg_array(X, *, name="X", allow_windows=False, allow_2d=False):
         raise ValueError(f"{name} has an empty axis: shape {X.shape}.")
     if X.dtype.kind != "f":
         X = X.astype(np.float32)
-    if not np.isfinite(X).all():
-        bad = np.argwhere(~np.isfinite(X))[0]
-        raise ValueError(
-            f"{name} contains NaN or infinity (first at index {tuple(int(i) for i in bad)}); "
-            "ECG signals must be finite: interpolate or drop the affected records first."
-        )
+    # Record by record, so the check never allocates a mask the size of the whole dataset.
+    for i, record in enumerate(X):
+        if not np.isfinite(record).all():
+            bad = (i, *np.argwhere(~np.isfinite(record))[0])
+            raise ValueError(
+                f"{name} contains NaN or infinity (first at index {tuple(int(j) for j in bad)}); "
+                "ECG signals must be finite: interpolate or drop the affected records first."
+            )
     if X.ndim == 2:
         X = X[..., np.newaxis]
     return X

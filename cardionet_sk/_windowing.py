@@ -11,12 +11,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._constants import LEADS
+from ._statistics import MIN_SCALE, lead_statistics
 from ._validation import check_ecg_array
-
-#: Standard deviations below this (in signal units, mV for PTB-XL) count as a
-#: flat lead: 1 nV is far below the noise floor of any real recording, so only
-#: disconnected or zero-filled leads are affected and they map to zeros.
-_MIN_SCALE = 1e-6
 
 
 class PTBXLWindower(TransformerMixin, BaseEstimator):
@@ -44,7 +40,7 @@ class PTBXLWindower(TransformerMixin, BaseEstimator):
         :func:`scipy.signal.resample_poly`, whose anti-aliasing filter makes
         downsampling safe; the signal is assumed to continue the line through
         its first and last samples. ``None`` keeps ``input_sampling_rate``.
-    leads : list of str or list of int, default=None
+    leads : array-like of str or of int, default=None
         Leads to keep, in the given order: names from
         :data:`cardionet_sk._constants.LEADS` (case-insensitive, so ``"aVR"``
         works; they require ``X`` to hold the 12 PTB-XL leads in that order) or
@@ -66,9 +62,11 @@ class PTBXLWindower(TransformerMixin, BaseEstimator):
     ----------
     n_leads_in_ : int
         Number of leads of ``X`` in :meth:`fit`; :meth:`transform` requires the
-        same. This transformer sets no ``n_features_in_``: the second axis of
-        ``X`` is time, and records of any length of at least one window can be
-        transformed, whatever the length of those seen in :meth:`fit`.
+        same, which is why :meth:`fit` is needed even when ``normalize`` is
+        not ``"global"``. This transformer sets no ``n_features_in_``: the
+        second axis of ``X`` is time, and records of any length of at least one
+        window can be transformed, whatever the length of those seen in
+        :meth:`fit`.
     lead_indices_ : ndarray of shape (n_selected_leads,), dtype int
         Positions in ``X`` of the leads that are kept, in output order.
     mean_ : ndarray of shape (n_selected_leads,)
@@ -100,7 +98,7 @@ class PTBXLWindower(TransformerMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from cardionet_sk._windowing import PTBXLWindower
+    >>> from cardionet_sk import PTBXLWindower
     >>> X = np.random.default_rng(0).normal(size=(4, 5000, 12))
     >>> windower = PTBXLWindower(250, 125, input_sampling_rate=500, sampling_rate=100,
     ...                          leads=["II", "V1"], normalize="record")
@@ -158,13 +156,7 @@ class PTBXLWindower(TransformerMixin, BaseEstimator):
         self._check_length(X.shape[1])
         if self.normalize == "global":
             X = self._select_and_resample(X)
-            self.mean_ = X.mean(axis=(0, 1), dtype=np.float64)
-            # Sums over millions of samples need float64 accumulators, but the
-            # centred copy stays in the input dtype: X.std(dtype=np.float64)
-            # would hold a float64 copy, twice the size of a float32 training set.
-            squares = np.square(X - self.mean_.astype(X.dtype))
-            self.scale_ = np.sqrt(squares.mean(axis=(0, 1), dtype=np.float64))
-            self.scale_[self.scale_ < _MIN_SCALE] = 1.0
+            self.mean_, self.scale_ = lead_statistics(X)
         return self
 
     def transform(self, X):
@@ -192,18 +184,8 @@ class PTBXLWindower(TransformerMixin, BaseEstimator):
             )
         self._check_length(X.shape[1])
         records = self._select_and_resample(X)
-        # Resampling or a lead selection that is not a slice already copied
-        # the records: normalise that copy in place rather than make another.
-        out = records if not np.may_share_memory(records, X) else None
-        if self.normalize == "record":
-            mean = records.mean(axis=1, keepdims=True)
-            scale = records.std(axis=1, keepdims=True)
-            scale[scale < _MIN_SCALE] = 1.0
-            records = _standardize(records, mean, scale, out=out)
-        elif self.normalize == "global":
-            records = _standardize(
-                records, self.mean_.astype(X.dtype), self.scale_.astype(X.dtype), out=out
-            )
+        if self.normalize is not None:
+            records = self._normalize(records, in_place=not np.may_share_memory(records, X))
         stride = self.window_size if self.stride is None else self.stride
         windows = sliding_window_view(records, self.window_size, axis=1)[:, ::stride]
         return windows.transpose(0, 1, 3, 2)
@@ -216,7 +198,7 @@ class PTBXLWindower(TransformerMixin, BaseEstimator):
         if not leads:
             raise ValueError("leads must name at least one lead; use None to keep all.")
         if all(isinstance(lead, str) for lead in leads):
-            indices = self._lead_names_to_indices(leads, n_leads)
+            indices = _lead_positions(leads, n_leads)
         elif all(isinstance(lead, Integral) for lead in leads):
             outside = [int(lead) for lead in leads if not 0 <= lead < n_leads]
             if outside:
@@ -232,20 +214,6 @@ class PTBXLWindower(TransformerMixin, BaseEstimator):
         if len(np.unique(indices)) != len(indices):
             raise ValueError(f"leads must not repeat a lead; got {self.leads!r}.")
         return indices
-
-    @staticmethod
-    def _lead_names_to_indices(names, n_leads):
-        if n_leads != len(LEADS):
-            raise ValueError(
-                f"Lead names need X to hold the {len(LEADS)} PTB-XL leads in the order "
-                f"{list(LEADS)}; X has {n_leads} leads. Select leads by position instead."
-            )
-        unknown = [name for name in names if name.upper() not in LEADS]
-        if unknown:
-            raise ValueError(
-                f"Unknown lead names {unknown}; valid names (case-insensitive) are {list(LEADS)}."
-            )
-        return np.array([LEADS.index(name.upper()) for name in names])
 
     def _resampling_factors(self):
         """Up- and down-sampling factors of the smallest exact rational resampling."""
@@ -276,12 +244,44 @@ class PTBXLWindower(TransformerMixin, BaseEstimator):
             X = resample_poly(X, up, down, axis=1, padtype="line")
         return X
 
+    def _normalize(self, records, *, in_place):
+        """Scale each lead to zero mean and unit variance, as ``normalize`` says.
+
+        ``in_place`` is for records that resampling or a lead selection that
+        is not a slice already copied: scaling that copy avoids another one.
+        """
+        if self.normalize == "record":
+            mean = records.mean(axis=1, keepdims=True)
+            scale = records.std(axis=1, keepdims=True)
+            scale[scale < MIN_SCALE] = 1.0
+        else:
+            mean = self.mean_.astype(records.dtype)
+            scale = self.scale_.astype(records.dtype)
+        records = np.subtract(records, mean, out=records if in_place else None)
+        records /= scale
+        return records
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = True
         tags.input_tags.three_d_array = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _lead_positions(names, n_leads):
+    """Positions of PTB-XL lead names, any case, in an input of ``n_leads`` leads."""
+    if n_leads != len(LEADS):
+        raise ValueError(
+            f"Lead names need X to hold the {len(LEADS)} PTB-XL leads in the order "
+            f"{list(LEADS)}; X has {n_leads} leads. Select leads by position instead."
+        )
+    unknown = [str(name) for name in names if name.upper() not in LEADS]
+    if unknown:
+        raise ValueError(
+            f"Unknown lead names {unknown}; valid names (case-insensitive) are {list(LEADS)}."
+        )
+    return np.array([LEADS.index(name.upper()) for name in names])
 
 
 def _as_slice(indices):
@@ -297,10 +297,3 @@ def _as_slice(indices):
     stop = indices[-1] + steps[0]
     # A negative stop would count from the end; None runs down to position 0.
     return slice(indices[0], stop if stop >= 0 else None, steps[0])
-
-
-def _standardize(X, mean, scale, *, out=None):
-    """``(X - mean) / scale`` written to ``out``, a new array when ``None``."""
-    out = np.subtract(X, mean, out=out)
-    out /= scale
-    return out

@@ -1,0 +1,214 @@
+"""Saving, loading and publishing models: local folders, the Hugging Face cache, the Hub."""
+
+import json
+from pathlib import Path
+import shutil
+
+import huggingface_hub
+import numpy as np
+import pytest
+from huggingface_hub import HfApi
+
+from cardionet_sk import CardioNetClassifier, list_pretrained
+from cardionet_sk._hub import DEFAULT_REPO_ID
+
+TINY = {"filters": (4,), "kernel_sizes": (3,), "dense_units": 8, "epochs": 1, "random_state": 0}
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+@pytest.fixture(scope="module")
+def records():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 64, 12)).astype(np.float32)
+    y = (X[:, :, :5].mean(axis=1) > 0).astype(int)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def fitted(records):
+    X, y = records
+    return CardioNetClassifier(**TINY, threshold=[0.1, 0.2, 0.3, 0.4, 0.5]).fit(X, y)
+
+
+@pytest.fixture
+def saved(fitted, tmp_path):
+    return fitted.save_pretrained(tmp_path / "model")
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """The Hub unreachable, as HF_HUB_OFFLINE=1 makes it."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+
+
+def populate_hub_cache(cache_dir, repo_id, folder):
+    """Lay ``folder`` out as huggingface_hub caches a downloaded snapshot of ``repo_id``."""
+    repo = cache_dir / f"models--{repo_id.replace('/', '--')}"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(COMMIT)
+    shutil.copytree(folder, repo / "snapshots" / COMMIT)
+
+
+def test_save_pretrained_writes_config_weights_and_model_card(saved):
+    assert sorted(p.name for p in saved.iterdir()) == ["README.md", "config.json",
+                                                       "model.weights.h5"]
+    config = json.loads((saved / "config.json").read_text())
+    assert config["format_version"] == 1
+    assert config["architecture"] == "cardionet"
+    assert config["hyperparameters"] == {"filters": [4], "kernel_sizes": [3], "dense_units": 8,
+                                         "dropout": 0.5}
+    assert config["classes"] == ["NORM", "MI", "STTC", "CD", "HYP"]
+    assert config["thresholds"] == [0.1, 0.2, 0.3, 0.4, 0.5]
+    assert config["input"] == {"sampling_rate": 100, "n_timesteps": 64,
+                               "leads": ["I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2",
+                                         "V3", "V4", "V5", "V6"], "units": "mV"}
+    card = (saved / "README.md").read_text()
+    assert card.startswith("---\nlibrary_name: cardionet-sk\nlicense: cc-by-4.0\n")
+    assert "not a medical device" in card
+
+
+def test_round_trip_through_a_local_folder_keeps_predictions(fitted, saved, records):
+    X, _ = records
+    loaded = CardioNetClassifier.from_pretrained(saved)
+    np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
+    np.testing.assert_array_equal(loaded.predict(X), fitted.predict(X))
+    assert loaded.classes_.tolist() == fitted.classes_.tolist()
+
+
+def test_float16_weights_are_stored_in_half_precision_and_keep_predictions_close(
+        fitted, tmp_path, records):
+    import h5py
+
+    X, _ = records
+    half = fitted.save_pretrained(tmp_path / "half", weights_dtype="float16")
+    with h5py.File(half / "model.weights.h5") as file:
+        assert file["dense/kernel"].dtype == np.float16
+    loaded = CardioNetClassifier.from_pretrained(half)
+    np.testing.assert_allclose(loaded.predict_proba(X), fitted.predict_proba(X), atol=2e-3)
+
+
+def test_loading_by_repo_id_from_a_populated_cache_offline(fitted, saved, tmp_path, offline,
+                                                           records):
+    X, _ = records
+    populate_hub_cache(tmp_path / "hub", "someone/ecg-model", saved)
+    loaded = CardioNetClassifier.from_pretrained("someone/ecg-model", cache_dir=tmp_path / "hub")
+    np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
+
+
+def test_uncached_repo_id_offline_names_the_problem(tmp_path, offline):
+    with pytest.raises(OSError, match="Cannot resolve 'someone/absent'.*not in the Hugging Face "
+                                      "cache"):
+        CardioNetClassifier.from_pretrained("someone/absent", cache_dir=tmp_path)
+
+
+def test_invalid_repo_id_names_the_problem(tmp_path, offline):
+    with pytest.raises(ValueError, match="neither an existing folder"):
+        CardioNetClassifier.from_pretrained("not a//valid repo", cache_dir=tmp_path)
+
+
+def test_push_to_hub_uploads_exactly_the_saved_folder(fitted, saved, monkeypatch):
+    """The Hub is unreachable: only HfApi's network calls are intercepted, and the folder they
+    were given is compared file by file with save_pretrained's."""
+    calls = {}
+
+    def create_repo(self, repo_id, **kwargs):
+        calls["create_repo"] = (repo_id, kwargs)
+
+    def upload_folder(self, *, repo_id, folder_path, commit_message, **kwargs):
+        calls["upload"] = {
+            "repo_id": repo_id,
+            "commit_message": commit_message,
+            "files": {p.name: p.read_bytes() for p in sorted(Path(folder_path).iterdir())},
+        }
+        return "commit-info"
+
+    monkeypatch.setattr(HfApi, "create_repo", create_repo)
+    monkeypatch.setattr(HfApi, "upload_folder", upload_folder)
+    result = fitted.push_to_hub("me/my-model", private=True, commit_message="first")
+    assert result == "commit-info"
+    assert calls["create_repo"] == ("me/my-model", {"private": True, "exist_ok": True})
+    upload = calls["upload"]
+    assert upload["repo_id"] == "me/my-model"
+    assert upload["commit_message"] == "first"
+    expected = fitted.save_pretrained(saved.parent / "again", repo_id="me/my-model")
+    assert sorted(upload["files"]) == sorted(p.name for p in expected.iterdir())
+    for name in ("config.json", "README.md"):
+        assert upload["files"][name] == (expected / name).read_bytes()
+    assert "from_pretrained('me/my-model')" in upload["files"]["README.md"].decode()
+
+
+# -- bad input ----------------------------------------------------------------------------
+
+
+def test_folder_without_config_is_rejected(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="has no config.json"):
+        CardioNetClassifier.from_pretrained(tmp_path / "empty")
+
+
+def test_unknown_format_version_is_rejected(saved):
+    config = json.loads((saved / "config.json").read_text())
+    config["format_version"] = 99
+    (saved / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="format_version 99; this cardionet-sk .* reads "
+                                         "format_version 1"):
+        CardioNetClassifier.from_pretrained(saved)
+
+
+def test_config_naming_a_missing_weights_file_is_rejected(saved):
+    config = json.loads((saved / "config.json").read_text())
+    config["weights"] = "elsewhere.h5"
+    (saved / "config.json").write_text(json.dumps(config))
+    with pytest.raises(FileNotFoundError, match="names the weights file .*elsewhere.h5"):
+        CardioNetClassifier.from_pretrained(saved)
+
+
+def test_weights_not_matching_the_config_are_rejected(saved):
+    config = json.loads((saved / "config.json").read_text())
+    config["hyperparameters"]["dense_units"] = 16
+    (saved / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="weight 'dense/kernel' has shape \\(128, 8\\), but the "
+                                         "network of its config expects \\(128, 16\\)"):
+        CardioNetClassifier.from_pretrained(saved)
+
+
+def test_unfitted_model_cannot_be_saved(tmp_path):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        CardioNetClassifier().save_pretrained(tmp_path)
+
+
+# -- the embedded default -----------------------------------------------------------------
+
+
+def test_embedded_default_classifies_the_bundled_sample():
+    from cardionet_sk.datasets import load_sample
+
+    sample = load_sample()
+    clf = CardioNetClassifier.from_pretrained()
+    assert clf.classes_.tolist() == ["NORM", "MI", "STTC", "CD", "HYP"]
+    proba = clf.predict_proba(sample.data)
+    assert proba.shape == (len(sample.data), 5)
+    thresholds = np.asarray(clf.threshold)
+    np.testing.assert_array_equal(clf.predict(sample.data), proba >= thresholds)
+    # The sample is drawn from the training folds too, so this is no evaluation; it checks
+    # that the shipped weights are trained rather than random.
+    from sklearn.metrics import roc_auc_score
+
+    assert roc_auc_score(sample.target, proba, average="macro") > 0.8
+
+
+def test_embedded_default_is_listed_and_resolves_by_name_and_repo_id(tmp_path, offline):
+    assert "cardionet-ptbxl" in list_pretrained()
+    by_name = CardioNetClassifier.from_pretrained("cardionet-ptbxl")
+    by_repo = CardioNetClassifier.from_pretrained(DEFAULT_REPO_ID, cache_dir=tmp_path)
+    assert by_name.pretrained_config_ == by_repo.pretrained_config_
+
+
+def test_embedded_default_rejects_500_hz_records():
+    clf = CardioNetClassifier.from_pretrained()
+    with pytest.raises(ValueError, match="X has 5000 features, but CardioNetClassifier is "
+                                         "expecting 1000"):
+        clf.predict(np.zeros((1, 5000, 12), dtype=np.float32))
