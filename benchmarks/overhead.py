@@ -29,8 +29,10 @@ from cardionet_sk._losses import WeightedBinaryCrossentropy
 def bare_keras(X, y, seed):
     keras.utils.set_random_seed(seed)
     model = build_network("cardionet", X.shape[1:], y.shape[1])
-    model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss=WeightedBinaryCrossentropy(np.ones(5), np.ones(5)))
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=WeightedBinaryCrossentropy(np.ones(5), np.ones(5)),
+    )
     return model
 
 
@@ -41,19 +43,22 @@ def time_it(function):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--records", type=int, default=4096)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--output", type=Path,
-                        default=Path(__file__).parent / "results" / "overhead.json")
+    parser.add_argument(
+        "--output", type=Path, default=Path(__file__).parent / "results" / "overhead.json"
+    )
     args = parser.parse_args()
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(args.records, 1000, 12)).astype(np.float32)
     y = rng.integers(0, 2, size=(args.records, 5))
-    clf = CardioNetClassifier(epochs=1, validation_split=0, standardize=False, class_weight=None,
-                              random_state=0)
+    clf = CardioNetClassifier(
+        epochs=1, validation_split=0, standardize=False, class_weight=None, random_state=0
+    )
     model = bare_keras(X, y, 0)
     # Untimed warm-up: graph tracing happens on the first fit and predict of each side.
     clf.fit(X[:64], y[:64])
@@ -63,11 +68,11 @@ def main():
 
     times = {"wrapper_fit": [], "keras_fit": [], "wrapper_predict": [], "keras_predict": []}
     for _ in range(args.repeats):
-        times["keras_fit"].append(time_it(
-            lambda: model.fit(X, y, batch_size=32, epochs=1, shuffle=True, verbose=0)))
+        times["keras_fit"].append(
+            time_it(lambda: model.fit(X, y, batch_size=32, epochs=1, shuffle=True, verbose=0))
+        )
         times["wrapper_fit"].append(time_it(lambda: clf.fit(X, y)))
-        times["keras_predict"].append(time_it(
-            lambda: model.predict(X, batch_size=256, verbose=0)))
+        times["keras_predict"].append(time_it(lambda: model.predict(X, batch_size=256, verbose=0)))
         times["wrapper_predict"].append(time_it(lambda: clf.predict_proba(X)))
     median = {k: float(np.median(v)) for k, v in times.items()}
     result = {
@@ -77,15 +82,19 @@ def main():
         "fit_ratio": median["wrapper_fit"] / median["keras_fit"],
         "predict_ratio": median["wrapper_predict"] / median["keras_predict"],
         "machine": f"{platform.processor() or platform.machine()}, "
-                   f"{__import__('os').cpu_count()} CPU cores, {platform.system()}",
+        f"{__import__('os').cpu_count()} CPU cores, {platform.system()}",
         "keras": keras.__version__,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"one epoch of fit, {args.records} records: wrapper {median['wrapper_fit']:.2f} s, "
-          f"bare Keras {median['keras_fit']:.2f} s, ratio {result['fit_ratio']:.3f}")
-    print(f"predict_proba, {args.records} records: wrapper {median['wrapper_predict']:.2f} s, "
-          f"bare Keras {median['keras_predict']:.2f} s, ratio {result['predict_ratio']:.3f}")
+    print(
+        f"one epoch of fit, {args.records} records: wrapper {median['wrapper_fit']:.2f} s, "
+        f"bare Keras {median['keras_fit']:.2f} s, ratio {result['fit_ratio']:.3f}"
+    )
+    print(
+        f"predict_proba, {args.records} records: wrapper {median['wrapper_predict']:.2f} s, "
+        f"bare Keras {median['keras_predict']:.2f} s, ratio {result['predict_ratio']:.3f}"
+    )
 
 
 if __name__ == "__main__":

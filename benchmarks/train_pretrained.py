@@ -43,20 +43,27 @@ SETTINGS = {"max_shift": 500, "patience": 6, "random_state": 0}
 def evaluate(y, proba, thresholds, classes):
     """Per-class AUC, precision, recall, F1 and support, and their macro averages."""
     predicted = (proba >= thresholds).astype(int)
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y, predicted, zero_division=0)
+    precision, recall, f1, support = precision_recall_fscore_support(y, predicted, zero_division=0)
     per_class = {
-        name: {"auc": roc_auc_score(y[:, k], proba[:, k]), "precision": precision[k],
-               "recall": recall[k], "f1": f1[k], "support": int(support[k])}
+        name: {
+            "auc": roc_auc_score(y[:, k], proba[:, k]),
+            "precision": precision[k],
+            "recall": recall[k],
+            "f1": f1[k],
+            "support": int(support[k]),
+        }
         for k, name in enumerate(classes)
     }
     return {
-        "per_class": {n: {k: float(v) if k != "support" else v for k, v in row.items()}
-                      for n, row in per_class.items()},
+        "per_class": {
+            n: {k: float(v) if k != "support" else v for k, v in row.items()}
+            for n, row in per_class.items()
+        },
         "macro_auc": float(roc_auc_score(y, proba, average="macro")),
         "macro_f1": float(np.mean(f1)),
-        "micro_f1": float(precision_recall_fscore_support(
-            y, predicted, average="micro", zero_division=0)[2]),
+        "micro_f1": float(
+            precision_recall_fscore_support(y, predicted, average="micro", zero_division=0)[2]
+        ),
     }
 
 
@@ -68,8 +75,9 @@ def load(data_home):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data-home", type=Path, default=None)
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--output", type=Path, default=_EMBEDDED_DIR / "cardionet-ptbxl")
@@ -78,18 +86,21 @@ def main():
     start = time.perf_counter()
     data = load(args.data_home)
     train, tune = data.fold <= 8, data.fold == 9
-    print(f"loaded {len(data.data)} records in {time.perf_counter() - start:.0f} s: "
-          f"{train.sum()} in folds 1-8, {tune.sum()} in fold 9", flush=True)
+    print(
+        f"loaded {len(data.data)} records in {time.perf_counter() - start:.0f} s: "
+        f"{train.sum()} in folds 1-8, {tune.sum()} in fold 9",
+        flush=True,
+    )
 
     clf = CardioNetClassifier(epochs=args.epochs, verbose=2, **SETTINGS)
     start = time.perf_counter()
     clf.fit(data.data[train], data.target[train])
     train_seconds = time.perf_counter() - start
-    print(f"trained {len(clf.history_['loss'])} epochs in {train_seconds / 60:.1f} min",
-          flush=True)
+    print(f"trained {len(clf.history_['loss'])} epochs in {train_seconds / 60:.1f} min", flush=True)
 
     optimizer = ThresholdOptimizer(clf, objective="f1", cv="prefit").fit(
-        data.data[tune], data.target[tune])
+        data.data[tune], data.target[tune]
+    )
     thresholds = optimizer.thresholds_
     clf.set_params(threshold=thresholds)
     X9, y9 = data.data[tune], data.target[tune]
@@ -100,7 +111,8 @@ def main():
 
     with tempfile.TemporaryDirectory() as folder:
         half = CardioNetClassifier.from_pretrained(
-            clf.save_pretrained(folder, weights_dtype="float16"))
+            clf.save_pretrained(folder, weights_dtype="float16")
+        )
         proba16 = half.predict_proba(X9)
     auc32 = [round(tuned["per_class"][c]["auc"], 3) for c in classes]
     auc16 = [round(roc_auc_score(y9[:, k], proba16[:, k]), 3) for k in range(5)]
@@ -121,32 +133,55 @@ def main():
         f"up to {SETTINGS['max_shift']} samples as augmentation, seed "
         f"{SETTINGS['random_state']}. Thresholds maximise each class's F1 on fold 9."
     )
-    metrics = {**tuned, "dataset": "PTB-XL fold 9",
-               "description": "PTB-XL fold 9 (2,193 records). Thresholds were tuned on this "
-                              "same fold, so F1, precision and recall are optimistic; AUC "
-                              "does not depend on thresholds."}
-    clf.save_pretrained(args.output, weights_dtype=weights_dtype, metrics=metrics,
-                        name="CardioNet PTB-XL", description=description, training=training,
-                        repo_id=DEFAULT_REPO_ID)
+    metrics = {
+        **tuned,
+        "dataset": "PTB-XL fold 9",
+        "description": "PTB-XL fold 9 (2,193 records). Thresholds were tuned on this "
+        "same fold, so F1, precision and recall are optimistic; AUC "
+        "does not depend on thresholds.",
+    }
+    clf.save_pretrained(
+        args.output,
+        weights_dtype=weights_dtype,
+        metrics=metrics,
+        name="CardioNet PTB-XL",
+        description=description,
+        training=training,
+        repo_id=DEFAULT_REPO_ID,
+    )
 
-    result = {"settings": SETTINGS, "epochs_run": len(clf.history_["loss"]),
-              "history": clf.history_, "train_minutes": train_seconds / 60, "machine": machine,
-              "thresholds": dict(zip(classes, map(float, thresholds))),
-              "fold9_tuned": tuned, "fold9_at_0.5": at_half, "weights_dtype": weights_dtype}
+    result = {
+        "settings": SETTINGS,
+        "epochs_run": len(clf.history_["loss"]),
+        "history": clf.history_,
+        "train_minutes": train_seconds / 60,
+        "machine": machine,
+        "thresholds": dict(zip(classes, map(float, thresholds))),
+        "fold9_tuned": tuned,
+        "fold9_at_0.5": at_half,
+        "weights_dtype": weights_dtype,
+    }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "pretrained.json").write_text(json.dumps(result, indent=2) + "\n")
-    rows = ["| class | AUC | F1 (tuned) | F1 (0.5) | threshold | support |",
-            "|---|---|---|---|---|---|"]
+    rows = [
+        "| class | AUC | F1 (tuned) | F1 (0.5) | threshold | support |",
+        "|---|---|---|---|---|---|",
+    ]
     for c in classes:
-        rows.append(f"| {c} | {tuned['per_class'][c]['auc']:.3f} | "
-                    f"{tuned['per_class'][c]['f1']:.3f} | {at_half['per_class'][c]['f1']:.3f} | "
-                    f"{result['thresholds'][c]:.2f} | {tuned['per_class'][c]['support']} |")
-    rows.append(f"| **macro** | **{tuned['macro_auc']:.3f}** | **{tuned['macro_f1']:.3f}** | "
-                f"**{at_half['macro_f1']:.3f}** | | |")
+        rows.append(
+            f"| {c} | {tuned['per_class'][c]['auc']:.3f} | "
+            f"{tuned['per_class'][c]['f1']:.3f} | {at_half['per_class'][c]['f1']:.3f} | "
+            f"{result['thresholds'][c]:.2f} | {tuned['per_class'][c]['support']} |"
+        )
+    rows.append(
+        f"| **macro** | **{tuned['macro_auc']:.3f}** | **{tuned['macro_f1']:.3f}** | "
+        f"**{at_half['macro_f1']:.3f}** | | |"
+    )
     (RESULTS / "pretrained.md").write_text(
         "# Embedded default model, PTB-XL fold 9\n\n"
         f"`python benchmarks/train_pretrained.py` on {machine}; "
-        f"training {train_seconds / 60:.0f} min.\n\n" + "\n".join(rows) + "\n")
+        f"training {train_seconds / 60:.0f} min.\n\n" + "\n".join(rows) + "\n"
+    )
     print("\n".join(rows))
 
 

@@ -9,8 +9,13 @@ from keras import layers
 
 
 def build_cardionet(
-    input_shape, n_outputs, *, filters=(32, 64, 128), kernel_sizes=(7, 5, 3), dense_units=256,
-    dropout=0.5
+    input_shape,
+    n_outputs,
+    *,
+    filters=(32, 64, 128),
+    kernel_sizes=(7, 5, 3),
+    dense_units=256,
+    dropout=0.5,
 ):
     """The published CardioNet 1D-CNN.
 
@@ -32,7 +37,9 @@ def build_cardionet(
     inputs = keras.Input(shape=input_shape, name="ecg")
     x = inputs
     for i, (n_filters, kernel_size) in enumerate(zip(filters, kernel_sizes), start=1):
-        x = layers.Conv1D(n_filters, kernel_size, padding="same", activation="relu", name=f"conv{i}")(x)
+        x = layers.Conv1D(
+            n_filters, kernel_size, padding="same", activation="relu", name=f"conv{i}"
+        )(x)
         x = layers.BatchNormalization(name=f"bn{i}")(x)
         x = layers.MaxPooling1D(2, padding="same", name=f"pool{i}")(x)
     x = layers.Flatten(name="flatten")(x)
@@ -42,12 +49,86 @@ def build_cardionet(
     return keras.Model(inputs, outputs, name="cardionet")
 
 
+def build_resnet1d_wang(
+    input_shape,
+    n_outputs,
+    *,
+    filters=(128, 128, 128),
+    kernel_sizes=(5, 3),
+    stem_kernel_size=7,
+    dense_units=128,
+    dropout=0.5,
+):
+    """The 1D ResNet of the PTB-XL benchmark (``resnet1d_wang``, Strodthoff et al. 2020).
+
+    A stem (Conv1D ``stem_kernel_size`` -> BN -> ReLU) and one residual basic
+    block per entry of ``filters`` (two convolutions of ``kernel_sizes``, the
+    blocks after the first with stride 2 and a 1x1 projection shortcut), then
+    the benchmark's head: concatenated global average and max pooling -> BN ->
+    Dropout(``dropout / 2``) -> Dense(``dense_units``, ReLU) -> BN ->
+    Dropout(``dropout``) -> Dense(``n_outputs``, sigmoid). Fully convolutional
+    with global pooling, so it takes records of any length:
+    ``input_shape[0]`` may be ``None``.
+    """
+    inputs = keras.Input(shape=(None, input_shape[-1]), name="ecg")
+    x = layers.Conv1D(
+        filters[0], stem_kernel_size, padding="same", use_bias=False, name="stem_conv"
+    )(inputs)
+    x = layers.BatchNormalization(name="stem_bn")(x)
+    x = layers.ReLU(name="stem_relu")(x)
+    for i, n_filters in enumerate(filters, start=1):
+        stride = 1 if i == 1 else 2
+        shortcut = x
+        for j, kernel_size in enumerate(kernel_sizes, start=1):
+            x = layers.Conv1D(
+                n_filters,
+                kernel_size,
+                strides=stride if j == 1 else 1,
+                padding="same",
+                use_bias=False,
+                name=f"block{i}_conv{j}",
+            )(x)
+            x = layers.BatchNormalization(name=f"block{i}_bn{j}")(x)
+            if j < len(kernel_sizes):
+                x = layers.ReLU(name=f"block{i}_relu{j}")(x)
+        if stride != 1 or shortcut.shape[-1] != n_filters:
+            shortcut = layers.Conv1D(
+                n_filters, 1, strides=stride, use_bias=False, name=f"block{i}_shortcut"
+            )(shortcut)
+            shortcut = layers.BatchNormalization(name=f"block{i}_shortcut_bn")(shortcut)
+        x = layers.Add(name=f"block{i}_add")([x, shortcut])
+        x = layers.ReLU(name=f"block{i}_out")(x)
+    x = layers.Concatenate(name="pool")(
+        [
+            layers.GlobalAveragePooling1D(name="avg_pool")(x),
+            layers.GlobalMaxPooling1D(name="max_pool")(x),
+        ]
+    )
+    x = layers.BatchNormalization(name="head_bn1")(x)
+    x = layers.Dropout(dropout / 2, name="head_dropout1")(x)
+    x = layers.Dense(dense_units, activation="relu", name="dense")(x)
+    x = layers.BatchNormalization(name="head_bn2")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    outputs = layers.Dense(n_outputs, activation="sigmoid", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="resnet1d_wang")
+
+
 #: name -> (builder, default hyper-parameters). The defaults double as the list
 #: of hyper-parameters an architecture understands.
 ARCHITECTURES = {
     "cardionet": (
         build_cardionet,
         {"filters": (32, 64, 128), "kernel_sizes": (7, 5, 3), "dense_units": 256, "dropout": 0.5},
+    ),
+    "resnet1d_wang": (
+        build_resnet1d_wang,
+        {
+            "filters": (128, 128, 128),
+            "kernel_sizes": (5, 3),
+            "stem_kernel_size": 7,
+            "dense_units": 128,
+            "dropout": 0.5,
+        },
     ),
 }
 

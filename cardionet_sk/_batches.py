@@ -38,13 +38,28 @@ class TrainingBatches(keras.utils.PyDataset):
         tie a feature to one absolute position.
     """
 
-    def __init__(self, X, y, sample_weight, records, *, batch_size, mean, scale, seed,
-                 shuffle=True, crop_size=None, max_shift=0, **kwargs):
+    def __init__(
+        self,
+        X,
+        y,
+        sample_weight,
+        records,
+        *,
+        batch_size,
+        mean,
+        scale,
+        seed,
+        shuffle=True,
+        crop_size=None,
+        max_shift=0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.X, self.y, self.sample_weight = X, y, sample_weight
         n_windows = X.shape[1]
-        self.pairs = np.stack(np.meshgrid(records, np.arange(n_windows), indexing="ij"),
-                              axis=-1).reshape(-1, 2)
+        self.pairs = np.stack(
+            np.meshgrid(records, np.arange(n_windows), indexing="ij"), axis=-1
+        ).reshape(-1, 2)
         self.batch_size = batch_size
         self.mean, self.scale = mean, scale
         self.seed, self.shuffle = seed, shuffle
@@ -65,14 +80,15 @@ class TrainingBatches(keras.utils.PyDataset):
         self.order = self._order()
 
     def __getitem__(self, index):
-        chosen = self.pairs[self.order[index * self.batch_size:(index + 1) * self.batch_size]]
+        chosen = self.pairs[self.order[index * self.batch_size : (index + 1) * self.batch_size]]
         records, windows = chosen[:, 0], chosen[:, 1]
         batch = self.X[records, windows]
         rng = np.random.default_rng((self.seed, self.epoch, index))
         if self.crop_size is not None:
             starts = rng.integers(0, batch.shape[1] - self.crop_size + 1, size=len(batch))
-            batch = batch[np.arange(len(batch))[:, None],
-                          starts[:, None] + np.arange(self.crop_size)]
+            batch = batch[
+                np.arange(len(batch))[:, None], starts[:, None] + np.arange(self.crop_size)
+            ]
         if self.max_shift:
             shifts = rng.integers(-self.max_shift, self.max_shift + 1, size=len(batch))
             steps = (np.arange(batch.shape[1]) - shifts[:, None]) % batch.shape[1]

@@ -1,5 +1,6 @@
 """CardioNetClassifier: a Keras 1D-CNN as a multi-label scikit-learn classifier."""
 
+import inspect
 import json
 import numbers
 import tempfile
@@ -18,6 +19,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from . import _hub
 from ._architectures import ARCHITECTURES, build_network
 from ._batches import TrainingBatches
+from ._callbacks import TimeBudget, ValidationMacroAUC, learning_rate_schedule
 from ._constants import LEADS, SUPERCLASSES
 from ._losses import WeightedBinaryCrossentropy, balanced_label_weights
 from ._statistics import lead_statistics
@@ -26,7 +28,6 @@ from ._version import __version__
 
 # Windows per call of keras.Model.predict: large enough to keep the per-call overhead small.
 _PREDICT_CHUNK = 8192
-
 
 
 class CardioNetClassifier(ClassifierMixin, BaseWrapper):
@@ -41,16 +42,23 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
 
     Parameters
     ----------
-    architecture : {"cardionet"}, default="cardionet"
-        Network to build; see the table in the user guide.
+    architecture : {"cardionet", "resnet1d_wang"}, default="cardionet"
+        Network to build: ``"cardionet"``, the published CNN (fixed input
+        length), or ``"resnet1d_wang"``, the 1D ResNet of the PTB-XL benchmark
+        (fully convolutional: any record length). Hyper-parameters an
+        architecture has beyond the ones below are routed with ``model__``, e.g.
+        ``model__stem_kernel_size=7``.
     filters, kernel_sizes : tuple of int, default=None
-        Filters and kernel size of each convolutional block. ``None`` takes the
-        architecture's default, ``(32, 64, 128)`` and ``(7, 5, 3)`` for
-        ``"cardionet"``.
+        ``"cardionet"``: filters and kernel size of each convolutional block,
+        ``(32, 64, 128)`` and ``(7, 5, 3)`` by default. ``"resnet1d_wang"``:
+        filters of each residual block, ``(128, 128, 128)``, and the kernel
+        sizes of the two convolutions of a block, ``(5, 3)``. ``None`` takes the
+        architecture's default.
     dense_units : int, default=None
-        Width of the hidden dense layer (``256`` for ``"cardionet"``).
+        Width of the hidden dense layer (``256`` for ``"cardionet"``, ``128``
+        for ``"resnet1d_wang"``).
     dropout : float, default=None
-        Dropout rate before the output layer (``0.5`` for ``"cardionet"``).
+        Dropout rate before the output layer (``0.5`` for both).
     optimizer : str or keras.optimizers.Optimizer class, default="adam"
         Optimizer; further settings go through ``optimizer__<name>``.
     learning_rate : float, default=1e-3
@@ -88,6 +96,19 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
     max_shift : int, default=0
         Augmentation: roll every training record circularly by a random number
         of timesteps in ``[-max_shift, max_shift]``, drawn anew each epoch.
+    lr_schedule : {"cosine", "one_cycle"}, default=None
+        Learning rate per epoch: ``None`` keeps ``learning_rate``; ``"cosine"``
+        decays it to zero over ``epochs``; ``"one_cycle"`` warms up from
+        ``learning_rate / 25`` over 30 % of the epochs, then decays (the PTB-XL
+        benchmark's schedule).
+    monitor : {"val_loss", "val_macro_auc"}, default="val_loss"
+        What early stopping watches on the validation records: their loss,
+        or the macro ROC AUC of whole records as :meth:`predict_proba` sees them
+        (for a network with a fixed input length trained on crops, give windowed
+        records).
+    max_time : float, default=None
+        Training time budget in seconds: training stops after the first epoch
+        that ends past it (the best weights are still restored).
     callbacks : list of keras.callbacks.Callback, default=None
         Extra callbacks for ``keras.Model.fit``.
     warm_start : bool, default=False
@@ -166,6 +187,9 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         "window_aggregation": [StrOptions({"mean", "max"})],
         "crop_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "max_shift": [Interval(numbers.Integral, 0, None, closed="left")],
+        "lr_schedule": [StrOptions({"cosine", "one_cycle"}), None],
+        "monitor": [StrOptions({"val_loss", "val_macro_auc"})],
+        "max_time": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "callbacks": [list, None],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
@@ -192,6 +216,9 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         window_aggregation="mean",
         crop_size=None,
         max_shift=0,
+        lr_schedule=None,
+        monitor="val_loss",
+        max_time=None,
         callbacks=None,
         warm_start=False,
         random_state=None,
@@ -215,6 +242,9 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         self.window_aggregation = window_aggregation
         self.crop_size = crop_size
         self.max_shift = max_shift
+        self.lr_schedule = lr_schedule
+        self.monitor = monitor
+        self.max_time = max_time
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.random_state = random_state
@@ -241,35 +271,45 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
 
     # -- building -------------------------------------------------------------------------
 
-    def _check_model_param(self):
-        # scikeras builds from ``model`` or ``build_fn``; ours come from ``architecture``.
-        return self._build_network
+    def _hyperparameters(self):
+        """Every hyper-parameter of the architecture, defaults filled in."""
+        _, defaults = ARCHITECTURES[self.architecture]
+        given = {k: getattr(self, k) for k in defaults if getattr(self, k, None) is not None}
+        return {**defaults, **given, **self._routed("model")}
 
-    def _build_network(self):
-        model = build_network(
-            self.architecture,
-            (self._input_length, self.n_leads_in_),
-            self.n_classes_,
-            filters=self.filters,
-            kernel_sizes=self.kernel_sizes,
-            dense_units=self.dense_units,
-            dropout=self.dropout,
-        )
-        optimizer = unflatten_params(
-            items=try_to_convert_strings_to_classes(self.optimizer, get_optimizer_class),
-            params={
-                "learning_rate": self.learning_rate,
-                **{k[len("optimizer__"):]: v for k, v in vars(self).items()
-                   if k.startswith("optimizer__")},
-            },
-        )
-        model.compile(optimizer=optimizer, loss=WeightedBinaryCrossentropy(*self.label_weights_))
-        return model
+    def _routed(self, prefix):
+        """Routed parameters ``<prefix>__<name>``, as ``{name: value}``."""
+        start = len(prefix) + 2
+        return {k[start:]: v for k, v in vars(self).items() if k.startswith(prefix + "__")}
+
+    def _build_keras_model(self):
+        """Build and compile the network, seeded; ``model__`` parameters reach the builder."""
+
+        def build():
+            model = build_network(
+                self.architecture,
+                (self._input_length, self.n_leads_in_),
+                self.n_classes_,
+                **self._hyperparameters(),
+            )
+            optimizer = unflatten_params(
+                items=try_to_convert_strings_to_classes(self.optimizer, get_optimizer_class),
+                params={"learning_rate": self.learning_rate, **self._routed("optimizer")},
+            )
+            model.compile(
+                optimizer=optimizer, loss=WeightedBinaryCrossentropy(*self.label_weights_)
+            )
+            return model
+
+        if self._random_state is None:
+            return build()
+        with tensorflow_random_state(self._random_state):
+            return build()
 
     @property
     def _input_length(self):
-        # The published CNN flattens its feature map, so its input length is fixed:
-        # the length of what it is trained on.
+        # The published CNN flattens its feature map, so its input length is fixed: the
+        # length of what it is trained on. Fully convolutional networks ignore it.
         return self.crop_size or self.n_features_in_
 
     # -- validation ------------------------------------------------------------------------
@@ -343,8 +383,14 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
             The fitted classifier.
         """
         self._validate_params()
-        return self._fit(X, y, sample_weight, warm=self.warm_start and hasattr(self, "model_"),
-                         epochs=self.epochs, validation_split=self.validation_split)
+        return self._fit(
+            X,
+            y,
+            sample_weight,
+            warm=self.warm_start and hasattr(self, "model_"),
+            epochs=self.epochs,
+            validation_split=self.validation_split,
+        )
 
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Train for one more epoch on ``(X, y)``, without validation split or early stopping.
@@ -366,8 +412,9 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
             The updated classifier.
         """
         self._validate_params()
-        return self._fit(X, y, sample_weight, warm=hasattr(self, "model_"), epochs=1,
-                         validation_split=0.0)
+        return self._fit(
+            X, y, sample_weight, warm=hasattr(self, "model_"), epochs=1, validation_split=0.0
+        )
 
     def _fit(self, X, y, sample_weight, *, warm, epochs, validation_split):
         check_thresholds(self.threshold, np.size(self.threshold))
@@ -376,19 +423,24 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         y = self._validate_y(y, n_records, reset=not warm)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
-                sample_weight, np.empty((n_records, 0)), dtype=np.float32,
+                sample_weight,
+                np.empty((n_records, 0)),
+                dtype=np.float32,
                 ensure_non_negative=True,
             )
         if self.crop_size is not None and self.crop_size > X.shape[2]:
-            raise ValueError(f"crop_size={self.crop_size} is longer than the {X.shape[2]} "
-                             "timesteps of the records.")
+            raise ValueError(
+                f"crop_size={self.crop_size} is longer than the {X.shape[2]} "
+                "timesteps of the records."
+            )
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max)) if self.random_state is not None else None
         train, val = _split_records(n_records, validation_split, rng)
 
         if not warm:
             self.label_weights_ = (
-                balanced_label_weights(y[train]) if self.class_weight == "balanced"
+                balanced_label_weights(y[train])
+                if self.class_weight == "balanced"
                 else (np.ones(self.n_classes_), np.ones(self.n_classes_))
             )
             if self.standardize:
@@ -402,20 +454,39 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
             self._initialize_callbacks()
 
         callbacks = list(self._fit_callbacks)
-        fit_kwargs = {k[len("fit__"):]: v for k, v in vars(self).items() if k.startswith("fit__")}
+        fit_kwargs = self._routed("fit")
+        if self.lr_schedule is not None:
+            callbacks.append(
+                keras.callbacks.LearningRateScheduler(
+                    learning_rate_schedule(self.lr_schedule, self.learning_rate, self.epochs)
+                )
+            )
         if len(val):
             fit_kwargs["validation_data"] = self._batches(
-                X, y, sample_weight, val, seed=seed, training=False)
-            callbacks.append(keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=self.patience, restore_best_weights=True,
-            ))
+                X, y, sample_weight, val, seed=seed, training=False
+            )
+            if self.monitor == "val_macro_auc":
+                callbacks.append(ValidationMacroAUC(self.predict_proba, X[val], y[val]))
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor=self.monitor,
+                    mode="min" if self.monitor == "val_loss" else "max",
+                    patience=self.patience,
+                    restore_best_weights=True,
+                )
+            )
+        if self.max_time is not None:
+            callbacks.append(TimeBudget(self.max_time))
         fit_kwargs.update(self._training_arguments(X, y, sample_weight, train, seed=seed))
         initial_epoch = len(self.history_["loss"]) if warm else 0
 
         def run():
             return self.model_.fit(
-                callbacks=callbacks, verbose=self.verbose,
-                initial_epoch=initial_epoch, epochs=initial_epoch + epochs, **fit_kwargs,
+                callbacks=callbacks,
+                verbose=self.verbose,
+                initial_epoch=initial_epoch,
+                epochs=initial_epoch + epochs,
+                **fit_kwargs,
             )
 
         if seed is None:
@@ -433,8 +504,16 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         """Mini-batches of these records, drawn on the fly: windows, crops and shifts are
         never materialised for the whole set. Validation batches keep their order."""
         return TrainingBatches(
-            X, y, sample_weight, records, batch_size=self.batch_size, mean=self.mean_,
-            scale=self.scale_, seed=seed or 0, shuffle=training, crop_size=self.crop_size,
+            X,
+            y,
+            sample_weight,
+            records,
+            batch_size=self.batch_size,
+            mean=self.mean_,
+            scale=self.scale_,
+            seed=seed or 0,
+            shuffle=training,
+            crop_size=self.crop_size,
             max_shift=self.max_shift if training else 0,
         )
 
@@ -478,18 +557,20 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         check_is_fitted(self, "model_")
         X = self._validate_X(X, reset=False)
         n_records, n_windows = X.shape[:2]
-        predict_kwargs = {k[len("predict__"):]: v for k, v in vars(self).items()
-                          if k.startswith("predict__")}
+        predict_kwargs = self._routed("predict")
         predict_kwargs.setdefault("batch_size", max(self.batch_size, 256))
         # Chunks of records bound the memory of flattening (possibly overlapping) windows.
         chunk = max(1, _PREDICT_CHUNK // n_windows)
-        proba = np.concatenate([
-            self.model_.predict(
-                self._standardized(X[start:start + chunk].reshape(-1, *X.shape[2:])),
-                verbose=0, **predict_kwargs,
-            ).reshape(-1, n_windows, self.n_classes_)
-            for start in range(0, n_records, chunk)
-        ])
+        proba = np.concatenate(
+            [
+                self.model_.predict(
+                    self._standardized(X[start : start + chunk].reshape(-1, *X.shape[2:])),
+                    verbose=0,
+                    **predict_kwargs,
+                ).reshape(-1, n_windows, self.n_classes_)
+                for start in range(0, n_records, chunk)
+            ]
+        )
         proba = proba.max(axis=1) if self.window_aggregation == "max" else proba.mean(axis=1)
         proba = proba.astype(np.float64)
         if self.binary_:
@@ -511,12 +592,22 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         threshold = check_thresholds(self.threshold, self.n_classes_)
         return (proba >= threshold).astype(np.int64)
 
-
     # -- persistence -----------------------------------------------------------------------
 
-    def save_pretrained(self, save_directory, *, sampling_rate=100, lead_names=None, units="mV",
-                        weights_dtype="float32", metrics=None, name=None, description=None,
-                        training=None, repo_id=None):
+    def save_pretrained(
+        self,
+        save_directory,
+        *,
+        sampling_rate=100,
+        lead_names=None,
+        units="mV",
+        weights_dtype="float32",
+        metrics=None,
+        name=None,
+        description=None,
+        training=None,
+        repo_id=None,
+    ):
         """Save the fitted model as a folder that :meth:`from_pretrained` loads.
 
         The folder holds ``config.json``, ``model.weights.h5`` and a
@@ -551,14 +642,19 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         """
         check_is_fitted(self, "model_")
         if weights_dtype not in ("float32", "float16"):
-            raise ValueError(f"weights_dtype must be 'float32' or 'float16'; got {weights_dtype!r}.")
+            raise ValueError(
+                f"weights_dtype must be 'float32' or 'float16'; got {weights_dtype!r}."
+            )
         if lead_names is None:
-            lead_names = LEADS if self.n_leads_in_ == len(LEADS) else [
-                f"lead{i}" for i in range(self.n_leads_in_)]
+            lead_names = (
+                LEADS
+                if self.n_leads_in_ == len(LEADS)
+                else [f"lead{i}" for i in range(self.n_leads_in_)]
+            )
         if len(lead_names) != self.n_leads_in_:
-            raise ValueError(f"lead_names has {len(lead_names)} names for a model of "
-                             f"{self.n_leads_in_} leads.")
-        _, defaults = ARCHITECTURES[self.architecture]
+            raise ValueError(
+                f"lead_names has {len(lead_names)} names for a model of {self.n_leads_in_} leads."
+            )
         config = {
             "format_version": _hub.FORMAT_VERSION,
             "cardionet_sk_version": __version__,
@@ -566,33 +662,46 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
             "description": description,
             "repo_id": repo_id,
             "architecture": self.architecture,
-            "hyperparameters": {
-                key: _jsonable(default if getattr(self, key) is None else getattr(self, key))
-                for key, default in defaults.items()
-            },
+            "hyperparameters": {k: _jsonable(v) for k, v in self._hyperparameters().items()},
             "classes": [_jsonable(c) for c in self.classes_],
             "binary": bool(self.binary_),
             "thresholds": check_thresholds(
-                self.threshold, 1 if self.binary_ else self.n_classes_).tolist(),
+                self.threshold, 1 if self.binary_ else self.n_classes_
+            ).tolist(),
             "window_aggregation": self.window_aggregation,
-            "input": {"sampling_rate": sampling_rate, "n_timesteps": int(self.n_features_in_),
-                      "leads": list(lead_names), "units": units},
+            "input": {
+                "sampling_rate": sampling_rate,
+                "n_timesteps": int(self.n_features_in_),
+                "leads": list(lead_names),
+                "units": units,
+            },
             "standardization": {"mean": self.mean_.tolist(), "scale": self.scale_.tolist()},
             "weights": _hub.WEIGHTS_NAME,
             "weights_dtype": weights_dtype,
             "training": training,
             "metrics": metrics,
         }
-        _hub.write_atomically(save_directory, {
-            _hub.CONFIG_NAME: lambda p: p.write_text(json.dumps(config, indent=2) + "\n"),
-            _hub.WEIGHTS_NAME: lambda p: _hub.write_weights(self.model_, p, weights_dtype),
-            _hub.MODEL_CARD_NAME: lambda p: p.write_text(_hub.model_card(config)),
-        })
+        _hub.write_atomically(
+            save_directory,
+            {
+                _hub.CONFIG_NAME: lambda p: p.write_text(json.dumps(config, indent=2) + "\n"),
+                _hub.WEIGHTS_NAME: lambda p: _hub.write_weights(self.model_, p, weights_dtype),
+                _hub.MODEL_CARD_NAME: lambda p: p.write_text(_hub.model_card(config)),
+            },
+        )
         return Path(save_directory)
 
     @classmethod
-    def from_pretrained(cls, repo_id_or_path=None, *, revision=None, cache_dir=None,
-                        force_download=False, token=None, local_files_only=False):
+    def from_pretrained(
+        cls,
+        repo_id_or_path=None,
+        *,
+        revision=None,
+        cache_dir=None,
+        force_download=False,
+        token=None,
+        local_files_only=False,
+    ):
         """Load a fitted model: embedded in the package, from a folder, or from the Hub.
 
         Parameters
@@ -642,13 +751,20 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         5
         """
         directory = _hub.resolve_model_dir(
-            repo_id_or_path, revision=revision, cache_dir=cache_dir,
-            force_download=force_download, token=token, local_files_only=local_files_only,
+            repo_id_or_path,
+            revision=revision,
+            cache_dir=cache_dir,
+            force_download=force_download,
+            token=token,
+            local_files_only=local_files_only,
         )
         config = _hub.read_config(directory)
+        own = set(inspect.signature(cls).parameters)
         clf = cls(
-            config["architecture"], **config["hyperparameters"],
-            threshold=config["thresholds"], window_aggregation=config["window_aggregation"],
+            config["architecture"],
+            **{(k if k in own else f"model__{k}"): v for k, v in config["hyperparameters"].items()},
+            threshold=config["thresholds"],
+            window_aggregation=config["window_aggregation"],
         )
         spec = config["input"]
         clf.n_features_in_ = spec["n_timesteps"]
@@ -667,8 +783,15 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         _hub.read_weights(clf.model_, directory / config["weights"])
         return clf
 
-    def push_to_hub(self, repo_id, *, private=None, token=None,
-                    commit_message="Upload CardioNet model", **save_kwargs):
+    def push_to_hub(
+        self,
+        repo_id,
+        *,
+        private=None,
+        token=None,
+        commit_message="Upload CardioNet model",
+        **save_kwargs,
+    ):
         """Publish the model on the Hugging Face Hub.
 
         Writes the :meth:`save_pretrained` folder to a temporary directory,
@@ -698,8 +821,9 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         with tempfile.TemporaryDirectory() as folder:
             self.save_pretrained(folder, repo_id=repo_id, **save_kwargs)
             api.create_repo(repo_id, private=private, exist_ok=True)
-            return api.upload_folder(repo_id=repo_id, folder_path=folder,
-                                     commit_message=commit_message)
+            return api.upload_folder(
+                repo_id=repo_id, folder_path=folder, commit_message=commit_message
+            )
 
 
 def _jsonable(value):

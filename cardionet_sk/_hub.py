@@ -57,8 +57,15 @@ def list_pretrained():
     return sorted(p.name for p in _EMBEDDED_DIR.iterdir() if (p / CONFIG_NAME).is_file())
 
 
-def resolve_model_dir(repo_id_or_path, *, revision=None, cache_dir=None, force_download=False,
-                      token=None, local_files_only=False):
+def resolve_model_dir(
+    repo_id_or_path,
+    *,
+    revision=None,
+    cache_dir=None,
+    force_download=False,
+    token=None,
+    local_files_only=False,
+):
     """Find the folder of a model: embedded name, local path or Hub repository.
 
     ``None`` is the default embedded model. An embedded model's name, or the
@@ -77,17 +84,26 @@ def resolve_model_dir(repo_id_or_path, *, revision=None, cache_dir=None, force_d
     if path.is_dir():
         return path
     if path.exists():
-        raise NotADirectoryError(f"{path} is a file; a pretrained model is a folder with "
-                                 f"{CONFIG_NAME} and {WEIGHTS_NAME}.")
+        raise NotADirectoryError(
+            f"{path} is a file; a pretrained model is a folder with "
+            f"{CONFIG_NAME} and {WEIGHTS_NAME}."
+        )
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
 
     try:
-        return Path(snapshot_download(
-            repo_id_or_path, revision=revision, cache_dir=cache_dir, force_download=force_download,
-            token=token, local_files_only=local_files_only, library_name="cardionet-sk",
-            library_version=__version__,
-        ))
+        return Path(
+            snapshot_download(
+                repo_id_or_path,
+                revision=revision,
+                cache_dir=cache_dir,
+                force_download=force_download,
+                token=token,
+                local_files_only=local_files_only,
+                library_name="cardionet-sk",
+                library_version=__version__,
+            )
+        )
     except HFValidationError as exc:
         raise ValueError(
             f"{repo_id_or_path!r} is neither an existing folder, nor an embedded model "
@@ -128,7 +144,9 @@ def read_config(directory):
         )
     weights = directory / config.get("weights", WEIGHTS_NAME)
     if not weights.is_file():
-        raise FileNotFoundError(f"{config_path} names the weights file {weights}, which is missing.")
+        raise FileNotFoundError(
+            f"{config_path} names the weights file {weights}, which is missing."
+        )
     return config
 
 
@@ -194,8 +212,18 @@ def model_card(config):
         "library_name: cardionet-sk",
         "license: cc-by-4.0",
         "tags:",
-        *[f"- {t}" for t in ("ecg", "electrocardiography", "ptb-xl", "scikit-learn", "keras",
-                             "multi-label-classification", "time-series-classification")],
+        *[
+            f"- {t}"
+            for t in (
+                "ecg",
+                "electrocardiography",
+                "ptb-xl",
+                "scikit-learn",
+                "keras",
+                "multi-label-classification",
+                "time-series-classification",
+            )
+        ],
         "datasets:",
         "- ptb-xl",
         "metrics:",
@@ -216,8 +244,11 @@ def model_card(config):
         ]
         for key, label in (("macro_auc", "roc_auc"), ("macro_f1", "f1")):
             if key in metrics:
-                front += [f"    - type: {label}", f"      value: {metrics[key]:.4f}",
-                          f"      name: {key.replace('_', ' ')}"]
+                front += [
+                    f"    - type: {label}",
+                    f"      value: {metrics[key]:.4f}",
+                    f"      name: {key.replace('_', ' ')}",
+                ]
     front.append("---")
     spec = config["input"]
     lines = [
@@ -242,7 +273,8 @@ def model_card(config):
         "",
         "Outputs: one independent probability per class "
         f"({', '.join(classes)}); `predict` applies the thresholds "
-        + ", ".join(f"{c} {t:.2f}" for c, t in zip(classes, config["thresholds"])) + ".",
+        + ", ".join(f"{c} {t:.2f}" for c, t in zip(classes, config["thresholds"]))
+        + ".",
         "",
         "## Intended use and limits",
         "",
@@ -254,14 +286,23 @@ def model_card(config):
         "coarse: a record may carry several or none.",
     ]
     if metrics.get("per_class"):
-        lines += ["", "## Evaluation", "", metrics.get("description", ""), "",
-                  "| class | AUC | F1 | precision | recall | support |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Evaluation",
+            "",
+            metrics.get("description", ""),
+            "",
+            "| class | AUC | F1 | precision | recall | support |",
+            "|---|---|---|---|---|---|",
+        ]
         for name, row in metrics["per_class"].items():
-            lines.append(f"| {name} | {row['auc']:.3f} | {row['f1']:.3f} | "
-                         f"{row['precision']:.3f} | {row['recall']:.3f} | {row['support']} |")
-        lines.append(f"| **macro** | **{metrics['macro_auc']:.3f}** | **{metrics['macro_f1']:.3f}**"
-                     " | | | |")
+            lines.append(
+                f"| {name} | {row['auc']:.3f} | {row['f1']:.3f} | "
+                f"{row['precision']:.3f} | {row['recall']:.3f} | {row['support']} |"
+            )
+        lines.append(
+            f"| **macro** | **{metrics['macro_auc']:.3f}** | **{metrics['macro_f1']:.3f}** | | | |"
+        )
     training = config.get("training")
     if training:
         lines += ["", "## Training", "", training]

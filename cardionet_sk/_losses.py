@@ -19,8 +19,9 @@ class WeightedBinaryCrossentropy(keras.losses.Loss):
         Weight of the positive and of the negative term of each label.
     """
 
-    def __init__(self, positive_weights, negative_weights, name="weighted_binary_crossentropy",
-                 **kwargs):
+    def __init__(
+        self, positive_weights, negative_weights, name="weighted_binary_crossentropy", **kwargs
+    ):
         super().__init__(name=name, **kwargs)
         self.positive_weights = [float(w) for w in positive_weights]
         self.negative_weights = [float(w) for w in negative_weights]

@@ -31,11 +31,13 @@ def lead_statistics(X, records=None):
     """
     records = np.arange(X.shape[0]) if records is None else np.asarray(records)
     axes = tuple(range(X.ndim - 1))
-    chunks = [records[i:i + _CHUNK] for i in range(0, len(records), _CHUNK)]
+    chunks = [records[i : i + _CHUNK] for i in range(0, len(records), _CHUNK)]
     count = len(records) * np.prod(X.shape[1:-1])
     mean = sum(X[c].sum(axis=axes, dtype=np.float64) for c in chunks) / count
-    variance = sum(np.square(X[c] - mean.astype(X.dtype)).sum(axis=axes, dtype=np.float64)
-                   for c in chunks) / count
+    variance = (
+        sum(np.square(X[c] - mean.astype(X.dtype)).sum(axis=axes, dtype=np.float64) for c in chunks)
+        / count
+    )
     scale = np.sqrt(variance)
     scale[scale < MIN_SCALE] = 1.0
     return mean, scale

@@ -35,8 +35,14 @@ def check_ecg_array(X, *, name="X", allow_windows=False, allow_2d=False):
     # sklearn's own check gives the errors users know for sparse, complex, object and
     # empty input; the shape and finiteness rules below are the ECG-specific ones.
     X = check_array(
-        X, accept_sparse=False, dtype="numeric", ensure_all_finite=False, allow_nd=True,
-        ensure_2d=False, ensure_min_samples=1, input_name=name,
+        X,
+        accept_sparse=False,
+        dtype="numeric",
+        ensure_all_finite=False,
+        allow_nd=True,
+        ensure_2d=False,
+        ensure_min_samples=1,
+        input_name=name,
     )
     allowed = [3] + ([4] if allow_windows else []) + ([2] if allow_2d else [])
     shapes = {
@@ -109,7 +115,8 @@ def check_multilabel_y(y, *, n_samples=None, name="y"):
     others = values[~np.isin(values, (0, 1))]
     if others.size:
         kind = (
-            "continuous values" if np.any(others != np.round(others))
+            "continuous values"
+            if np.any(others != np.round(others))
             else "more than two classes. Only binary classification is supported per label: "
             "one-hot encode a multi-class target"
         )

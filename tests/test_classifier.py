@@ -47,8 +47,10 @@ def test_default_network_has_the_published_parameter_counts():
 def test_default_network_layers_follow_the_published_order():
     model = build_network("cardionet", (1000, 12), 5)
     kinds = [type(layer).__name__ for layer in model.layers[1:]]
-    assert kinds == (["Conv1D", "BatchNormalization", "MaxPooling1D"] * 3
-                     + ["Flatten", "Dense", "Dropout", "Dense"])
+    assert kinds == (
+        ["Conv1D", "BatchNormalization", "MaxPooling1D"] * 3
+        + ["Flatten", "Dense", "Dropout", "Dense"]
+    )
     assert [model.get_layer(f"conv{i}").kernel_size[0] for i in (1, 2, 3)] == [7, 5, 3]
     assert model.get_layer("dropout").rate == 0.5
     assert model.get_layer("probabilities").activation.__name__ == "sigmoid"
@@ -73,9 +75,24 @@ def test_mismatched_filters_and_kernel_sizes_are_rejected():
 
 def test_every_hyperparameter_is_a_constructor_parameter():
     params = CardioNetClassifier().get_params()
-    for name in ["architecture", "filters", "kernel_sizes", "dense_units", "dropout", "epochs",
-                 "batch_size", "learning_rate", "optimizer", "class_weight", "validation_split",
-                 "patience", "random_state", "verbose", "threshold", "window_aggregation"]:
+    for name in [
+        "architecture",
+        "filters",
+        "kernel_sizes",
+        "dense_units",
+        "dropout",
+        "epochs",
+        "batch_size",
+        "learning_rate",
+        "optimizer",
+        "class_weight",
+        "validation_split",
+        "patience",
+        "random_state",
+        "verbose",
+        "threshold",
+        "window_aggregation",
+    ]:
         assert name in params
     assert params["batch_size"] == 32
     assert params["validation_split"] == 0.2
@@ -85,8 +102,9 @@ def test_every_hyperparameter_is_a_constructor_parameter():
 
 def test_architecture_hyperparameters_change_the_network():
     X, y = make_ecgs()
-    clf = CardioNetClassifier(**{**TINY, "filters": (6, 7), "kernel_sizes": (5, 3),
-                                 "dense_units": 9, "dropout": 0.25}).fit(X, y)
+    clf = CardioNetClassifier(
+        **{**TINY, "filters": (6, 7), "kernel_sizes": (5, 3), "dense_units": 9, "dropout": 0.25}
+    ).fit(X, y)
     assert clf.model_.get_layer("conv1").filters == 6
     assert clf.model_.get_layer("conv2").kernel_size == (3,)
     assert clf.model_.get_layer("dense").units == 9
@@ -162,6 +180,75 @@ def test_windowed_fit_trains_every_window_with_its_records_labels():
     clf = CardioNetClassifier(**TINY, validation_split=0, batch_size=8).fit(windows, y)
     # 96 windows in batches of 8: 12 optimizer steps in the single epoch.
     assert int(clf.model_.optimizer.iterations) == 12
+
+
+def test_overlapping_windows_are_streamed_not_materialised(monkeypatch):
+    """Windows reach Keras batch by batch: no array of all windows is ever built."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from cardionet_sk._batches import TrainingBatches
+
+    X, y = make_ecgs(n_timesteps=64)
+    windows = sliding_window_view(X, 16, axis=1)[:, ::4].transpose(0, 1, 3, 2)
+    largest = []
+    original = TrainingBatches.__getitem__
+
+    def spy(self, index):
+        assert np.shares_memory(self.X, X)
+        batch = original(self, index)
+        largest.append(len(batch[0]))
+        return batch
+
+    monkeypatch.setattr(TrainingBatches, "__getitem__", spy)
+    CardioNetClassifier(**TINY, batch_size=8).fit(windows, y)
+    assert max(largest) == 8
+
+
+def test_crop_size_trains_on_random_crops_and_builds_for_that_length():
+    X, y = make_ecgs(n_timesteps=64)
+    clf = CardioNetClassifier(**TINY, crop_size=16, validation_split=0, batch_size=8).fit(X, y)
+    assert clf.model_.input_shape == (None, 16, 12)
+    # One crop per record per epoch: 24 records in batches of 8.
+    assert int(clf.model_.optimizer.iterations) == 3
+    windows = X.reshape(24, 4, 16, 12)
+    assert clf.predict_proba(windows).shape == (24, 5)
+
+
+def test_crop_longer_than_the_records_is_rejected():
+    X, y = make_ecgs(n_timesteps=64)
+    with pytest.raises(ValueError, match="crop_size=80 is longer than the 64 timesteps"):
+        CardioNetClassifier(**TINY, crop_size=80).fit(X, y)
+
+
+def test_training_batches_crop_shift_and_standardise_reproducibly():
+    from cardionet_sk._batches import TrainingBatches
+
+    X = np.arange(2 * 1 * 10 * 1, dtype=np.float32).reshape(2, 1, 10, 1)
+    y = np.array([[1], [0]])
+    kwargs = {"batch_size": 2, "mean": np.zeros(1), "scale": np.full(1, 2.0), "seed": 3}
+    batches = TrainingBatches(X, y, None, np.array([0, 1]), crop_size=4, max_shift=1, **kwargs)
+    first, targets = batches[0]
+    assert first.shape == (2, 4, 1) and first.dtype == np.float32
+    again, _ = TrainingBatches(X, y, None, np.array([0, 1]), crop_size=4, max_shift=1, **kwargs)[0]
+    np.testing.assert_array_equal(first, again)
+    for crop, target in zip(first[:, :, 0] * 2, targets[:, 0]):
+        record = X[1 - int(target), 0, :, 0]
+        # A circular shift of a contiguous crop of the record, halved by the scale.
+        assert any(
+            np.array_equal(np.roll(crop, k), record[s : s + 4])
+            for k in (-1, 0, 1)
+            for s in range(7)
+        )
+    batches.on_epoch_end()
+    assert not np.array_equal(batches[0][0], first)
+
+
+def test_max_shift_changes_training_but_not_prediction_shape():
+    X, y = make_ecgs()
+    plain = CardioNetClassifier(**TINY).fit(X, y)
+    shifted = CardioNetClassifier(**TINY, max_shift=10).fit(X, y)
+    assert plain.history_["loss"] != shifted.history_["loss"]
+    assert shifted.predict_proba(X).shape == (24, 5)
 
 
 def test_validation_split_holds_out_records_for_early_stopping():
@@ -307,15 +394,18 @@ def test_non_finite_signal_is_rejected(bad):
 def test_lead_count_differing_from_fit_is_rejected():
     X, y = make_ecgs()
     clf = CardioNetClassifier(**TINY).fit(X, y)
-    with pytest.raises(ValueError, match="X has 8 leads, but CardioNetClassifier was fitted "
-                                         "with 12 leads"):
+    with pytest.raises(
+        ValueError, match="X has 8 leads, but CardioNetClassifier was fitted with 12 leads"
+    ):
         clf.predict(X[:, :, :8])
 
 
 def test_record_length_differing_from_fit_is_rejected():
     X, y = make_ecgs()
     clf = CardioNetClassifier(**TINY).fit(X, y)
-    with pytest.raises(ValueError, match="X has 32 features, but CardioNetClassifier is expecting 64 features"):
+    with pytest.raises(
+        ValueError, match="X has 32 features, but CardioNetClassifier is expecting 64 features"
+    ):
         clf.predict_proba(X[:, :32])
 
 

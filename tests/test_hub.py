@@ -51,18 +51,28 @@ def populate_hub_cache(cache_dir, repo_id, folder):
 
 
 def test_save_pretrained_writes_config_weights_and_model_card(saved):
-    assert sorted(p.name for p in saved.iterdir()) == ["README.md", "config.json",
-                                                       "model.weights.h5"]
+    assert sorted(p.name for p in saved.iterdir()) == [
+        "README.md",
+        "config.json",
+        "model.weights.h5",
+    ]
     config = json.loads((saved / "config.json").read_text())
     assert config["format_version"] == 1
     assert config["architecture"] == "cardionet"
-    assert config["hyperparameters"] == {"filters": [4], "kernel_sizes": [3], "dense_units": 8,
-                                         "dropout": 0.5}
+    assert config["hyperparameters"] == {
+        "filters": [4],
+        "kernel_sizes": [3],
+        "dense_units": 8,
+        "dropout": 0.5,
+    }
     assert config["classes"] == ["NORM", "MI", "STTC", "CD", "HYP"]
     assert config["thresholds"] == [0.1, 0.2, 0.3, 0.4, 0.5]
-    assert config["input"] == {"sampling_rate": 100, "n_timesteps": 64,
-                               "leads": ["I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2",
-                                         "V3", "V4", "V5", "V6"], "units": "mV"}
+    assert config["input"] == {
+        "sampling_rate": 100,
+        "n_timesteps": 64,
+        "leads": ["I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6"],
+        "units": "mV",
+    }
     card = (saved / "README.md").read_text()
     assert card.startswith("---\nlibrary_name: cardionet-sk\nlicense: cc-by-4.0\n")
     assert "not a medical device" in card
@@ -77,7 +87,8 @@ def test_round_trip_through_a_local_folder_keeps_predictions(fitted, saved, reco
 
 
 def test_float16_weights_are_stored_in_half_precision_and_keep_predictions_close(
-        fitted, tmp_path, records):
+    fitted, tmp_path, records
+):
     import h5py
 
     X, _ = records
@@ -88,8 +99,9 @@ def test_float16_weights_are_stored_in_half_precision_and_keep_predictions_close
     np.testing.assert_allclose(loaded.predict_proba(X), fitted.predict_proba(X), atol=2e-3)
 
 
-def test_loading_by_repo_id_from_a_populated_cache_offline(fitted, saved, tmp_path, offline,
-                                                           records):
+def test_loading_by_repo_id_from_a_populated_cache_offline(
+    fitted, saved, tmp_path, offline, records
+):
     X, _ = records
     populate_hub_cache(tmp_path / "hub", "someone/ecg-model", saved)
     loaded = CardioNetClassifier.from_pretrained("someone/ecg-model", cache_dir=tmp_path / "hub")
@@ -97,8 +109,9 @@ def test_loading_by_repo_id_from_a_populated_cache_offline(fitted, saved, tmp_pa
 
 
 def test_uncached_repo_id_offline_names_the_problem(tmp_path, offline):
-    with pytest.raises(OSError, match="Cannot resolve 'someone/absent'.*not in the Hugging Face "
-                                      "cache"):
+    with pytest.raises(
+        OSError, match="Cannot resolve 'someone/absent'.*not in the Hugging Face cache"
+    ):
         CardioNetClassifier.from_pretrained("someone/absent", cache_dir=tmp_path)
 
 
@@ -151,8 +164,9 @@ def test_unknown_format_version_is_rejected(saved):
     config = json.loads((saved / "config.json").read_text())
     config["format_version"] = 99
     (saved / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ValueError, match="format_version 99; this cardionet-sk .* reads "
-                                         "format_version 1"):
+    with pytest.raises(
+        ValueError, match="format_version 99; this cardionet-sk .* reads format_version 1"
+    ):
         CardioNetClassifier.from_pretrained(saved)
 
 
@@ -168,8 +182,11 @@ def test_weights_not_matching_the_config_are_rejected(saved):
     config = json.loads((saved / "config.json").read_text())
     config["hyperparameters"]["dense_units"] = 16
     (saved / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ValueError, match="weight 'dense/kernel' has shape \\(128, 8\\), but the "
-                                         "network of its config expects \\(128, 16\\)"):
+    with pytest.raises(
+        ValueError,
+        match="weight 'dense/kernel' has shape \\(128, 8\\), but the "
+        "network of its config expects \\(128, 16\\)",
+    ):
         CardioNetClassifier.from_pretrained(saved)
 
 
@@ -209,6 +226,7 @@ def test_embedded_default_is_listed_and_resolves_by_name_and_repo_id(tmp_path, o
 
 def test_embedded_default_rejects_500_hz_records():
     clf = CardioNetClassifier.from_pretrained()
-    with pytest.raises(ValueError, match="X has 5000 features, but CardioNetClassifier is "
-                                         "expecting 1000"):
+    with pytest.raises(
+        ValueError, match="X has 5000 features, but CardioNetClassifier is expecting 1000"
+    ):
         clf.predict(np.zeros((1, 5000, 12), dtype=np.float32))
