@@ -25,6 +25,7 @@ from ._losses import WeightedBinaryCrossentropy, balanced_label_weights
 from ._statistics import lead_statistics
 from ._validation import check_ecg_array, check_multilabel_y, check_thresholds
 from ._version import __version__
+from ._windowing import PTBXLWindower
 
 # Windows per call of keras.Model.predict: large enough to keep the per-call overhead small.
 _PREDICT_CHUNK = 8192
@@ -675,7 +676,11 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
                 "leads": list(lead_names),
                 "units": units,
             },
-            "standardization": {"mean": self.mean_.tolist(), "scale": self.scale_.tolist()},
+            "standardization": (
+                {"mean": self.mean_.tolist(), "scale": self.scale_.tolist()}
+                if self.standardize
+                else None
+            ),
             "weights": _hub.WEIGHTS_NAME,
             "weights_dtype": weights_dtype,
             "training": training,
@@ -730,7 +735,16 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         -------
         clf : CardioNetClassifier
             A fitted classifier whose :meth:`predict` applies the saved
-            thresholds. Records must have the saved length and lead count.
+            thresholds. Records must have the saved length and lead count
+            (``pretrained_config_["input"]``); other lengths and sampling rates
+            are rejected with an error, not resampled.
+
+            The original CardioNet-XL release (``"sid512206/CardioNet-XL"``,
+            one full Keras H5 file) is recognised too: its network is rebuilt
+            from this package's architecture code and its weights read with
+            h5py, never deserialised. It takes z-scored 2 s windows at 500 Hz;
+            ``clf.windower_`` (a :class:`PTBXLWindower`) cuts 10 s 500 Hz
+            records into them: ``clf.predict(clf.windower_.fit_transform(X))``.
 
         Raises
         ------
@@ -772,15 +786,27 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         clf.binary_ = config["binary"]
         clf.n_classes_ = 1 if clf.binary_ else len(config["classes"])
         clf.classes_ = np.asarray(config["classes"], dtype=object if not clf.binary_ else None)
-        clf.mean_ = np.asarray(config["standardization"]["mean"], dtype=np.float32)
-        clf.scale_ = np.asarray(config["standardization"]["scale"], dtype=np.float32)
+        standardization = config["standardization"]
+        clf.mean_ = np.asarray(
+            standardization["mean"] if standardization else np.zeros(clf.n_leads_in_),
+            dtype=np.float32,
+        )
+        clf.scale_ = np.asarray(
+            standardization["scale"] if standardization else np.ones(clf.n_leads_in_),
+            dtype=np.float32,
+        )
         clf.label_weights_ = (np.ones(clf.n_classes_), np.ones(clf.n_classes_))
         clf.history_ = {}
         clf.pretrained_config_ = config
         clf._random_state = None
         clf.model_ = clf._build_keras_model()
         clf._initialize_callbacks()
-        _hub.read_weights(clf.model_, directory / config["weights"])
+        if config.get("weights_format") == "legacy_h5":
+            _hub.assign_legacy_h5_weights(clf.model_, directory / config["weights"])
+        else:
+            _hub.read_weights(clf.model_, directory / config["weights"])
+        if config.get("preprocessing"):
+            clf.windower_ = PTBXLWindower(**config["preprocessing"])
         return clf
 
     def push_to_hub(

@@ -20,6 +20,7 @@ import h5py
 import numpy as np
 
 from ._architectures import ARCHITECTURES
+from ._constants import LEADS, PUBLISHED_THRESHOLDS, SUPERCLASSES
 from ._version import __version__
 
 FORMAT_VERSION = 1
@@ -119,10 +120,13 @@ def resolve_model_dir(
 
 
 def read_config(directory):
-    """Read and check a model folder's ``config.json``."""
+    """Read and check a model folder's ``config.json`` (or recognise a legacy H5 model)."""
     directory = Path(directory)
     config_path = directory / CONFIG_NAME
     if not config_path.is_file():
+        legacy = legacy_h5_config(directory)
+        if legacy is not None:
+            return legacy
         raise FileNotFoundError(
             f"{directory} has no {CONFIG_NAME}: it is not a model saved by "
             "CardioNetClassifier.save_pretrained."
@@ -148,6 +152,105 @@ def read_config(directory):
             f"{config_path} names the weights file {weights}, which is missing."
         )
     return config
+
+
+#: Models published before this package as one full Keras H5 file, by file name: how to
+#: rebuild them from our own architecture code.
+LEGACY_H5_MODELS = {
+    "cardionet_xl.h5": {
+        "name": "CardioNet-XL (original release)",
+        "description": (
+            "The original CardioNet-XL release: the published CardioNet CNN on z-score "
+            "normalised 2 s windows of 500 Hz PTB-XL records, with its hand-picked thresholds."
+        ),
+        "input": {"sampling_rate": 500, "n_timesteps": 1000, "leads": list(LEADS), "units": "mV"},
+        "thresholds": [PUBLISHED_THRESHOLDS[c] for c in SUPERCLASSES],
+        "classes": list(SUPERCLASSES),
+        # Cuts a 10 s 500 Hz record into the five 2 s windows the network takes.
+        "preprocessing": {
+            "window_size": 1000,
+            "stride": 1000,
+            "input_sampling_rate": 500,
+            "normalize": "record",
+        },
+    },
+}
+
+
+def legacy_h5_config(directory):
+    """A config, in our format, for a folder holding a known legacy Keras H5 model.
+
+    The architecture's hyper-parameters are read off the stored weight shapes;
+    the file's own ``model_config`` (code to deserialise) is never used.
+    """
+    for filename, known in LEGACY_H5_MODELS.items():
+        path = Path(directory) / filename
+        if path.is_file():
+            weights = read_legacy_h5_weights(path)
+            kernels = [w[0] for w in weights if w[0].ndim == 3]
+            dense = [w[0] for w in weights if w[0].ndim == 2]
+            if len(dense) != 2 or not kernels:
+                raise ValueError(
+                    f"{path} does not hold a CardioNet CNN: expected convolution "
+                    f"kernels and two dense layers, found {len(kernels)} and "
+                    f"{len(dense)}."
+                )
+            filters = [k.shape[2] for k in kernels]
+            return {
+                "format_version": FORMAT_VERSION,
+                "architecture": "cardionet",
+                "hyperparameters": {
+                    "filters": filters,
+                    "kernel_sizes": [k.shape[0] for k in kernels],
+                    "dense_units": dense[0].shape[1],
+                    "dropout": 0.5,
+                },
+                "binary": False,
+                "window_aggregation": "mean",
+                "standardization": None,
+                "weights": filename,
+                "weights_format": "legacy_h5",
+                **known,
+            }
+    return None
+
+
+def read_legacy_h5_weights(path):
+    """Per-layer weight arrays of a full-model Keras H5 file, in layer order, read with h5py."""
+    try:
+        with h5py.File(path, "r") as file:
+            group = file["model_weights"] if "model_weights" in file else file
+            weights = []
+            for layer in group.attrs["layer_names"]:
+                layer = layer.decode() if isinstance(layer, bytes) else layer
+                names = [
+                    n.decode() if isinstance(n, bytes) else n
+                    for n in group[layer].attrs["weight_names"]
+                ]
+                if names:
+                    weights.append([group[layer][n][()] for n in names])
+            return weights
+    except (OSError, KeyError) as exc:
+        raise ValueError(f"{path} is not a Keras H5 model file: {exc}") from exc
+
+
+def assign_legacy_h5_weights(model, path):
+    """Load the per-layer weights of a legacy H5 file into ``model``, layer by layer in order."""
+    stored = read_legacy_h5_weights(path)
+    targets = [layer for layer in model.layers if layer.weights]
+    if len(stored) != len(targets):
+        raise ValueError(
+            f"{path} has weights for {len(stored)} layers; the network has "
+            f"{len(targets)} layers with weights."
+        )
+    for layer, arrays in zip(targets, stored):
+        expected = [tuple(w.shape) for w in layer.weights]
+        if [a.shape for a in arrays] != expected:
+            raise ValueError(
+                f"{path}: layer {layer.name!r} expects weights of shapes "
+                f"{expected}, the file has {[a.shape for a in arrays]}."
+            )
+        layer.set_weights(arrays)
 
 
 def write_weights(model, path, dtype):

@@ -1,8 +1,8 @@
 """Saving, loading and publishing models: local folders, the Hugging Face cache, the Hub."""
 
 import json
-from pathlib import Path
 import shutil
+from pathlib import Path
 
 import huggingface_hub
 import numpy as np
@@ -230,3 +230,57 @@ def test_embedded_default_rejects_500_hz_records():
         ValueError, match="X has 5000 features, but CardioNetClassifier is expecting 1000"
     ):
         clf.predict(np.zeros((1, 5000, 12), dtype=np.float32))
+
+
+# -- the original CardioNet-XL release ----------------------------------------------------
+
+
+def write_original_release(path):
+    """A full Keras model file laid out like the published cardionet_xl.h5, through Keras's own
+    legacy H5 saving, with the default layer names of a Sequential model."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([keras.Input((1000, 12))])
+    for filters, kernel_size in ((32, 7), (64, 5), (128, 3)):
+        model.add(layers.Conv1D(filters, kernel_size, padding="same", activation="relu"))
+        model.add(layers.BatchNormalization())
+        model.add(layers.MaxPooling1D(2))
+    for layer in (
+        layers.Flatten(),
+        layers.Dense(256, activation="relu"),
+        layers.Dropout(0.5),
+        layers.Dense(5, activation="sigmoid"),
+    ):
+        model.add(layer)
+    model.compile("adam", "binary_crossentropy")
+    model.save(path)
+    return model
+
+
+def test_original_cardionet_xl_release_loads_from_the_hub_cache(tmp_path, offline):
+    release = tmp_path / "release"
+    release.mkdir()
+    original = write_original_release(release / "cardionet_xl.h5")
+    populate_hub_cache(tmp_path / "hub", "sid512206/CardioNet-XL", release)
+
+    clf = CardioNetClassifier.from_pretrained("sid512206/CardioNet-XL", cache_dir=tmp_path / "hub")
+
+    assert clf.model_.count_params() == 4_136_165
+    assert clf.threshold == [0.17, 0.34, 0.43, 0.41, 0.33]
+    assert clf.pretrained_config_["input"]["sampling_rate"] == 500
+    records = np.random.default_rng(0).normal(size=(3, 5000, 12)).astype(np.float32)
+    windows = clf.windower_.fit_transform(records)
+    assert windows.shape == (3, 5, 1000, 12)
+    expected = original.predict(windows.reshape(15, 1000, 12), verbose=0).reshape(3, 5, 5)
+    np.testing.assert_allclose(clf.predict_proba(windows), expected.mean(axis=1), rtol=1e-5)
+
+
+def test_h5_that_is_not_a_cardionet_is_rejected(tmp_path):
+    import h5py
+
+    with h5py.File(tmp_path / "cardionet_xl.h5", "w") as file:
+        file.create_group("model_weights").attrs["layer_names"] = []
+    with pytest.raises(ValueError, match="does not hold a CardioNet CNN"):
+        CardioNetClassifier.from_pretrained(tmp_path)
