@@ -1,6 +1,11 @@
-"""Train the embedded default model: the published CardioNet CNN on PTB-XL.
+"""Train an embedded pretrained model on PTB-XL.
 
-    python benchmarks/train_pretrained.py [--data-home DIR] [--epochs 40]
+    python benchmarks/train_pretrained.py [--model cardionet-ptbxl] [--data-home DIR]
+
+``--model`` picks one of PRESETS: ``cardionet-ptbxl``, the published CardioNet
+CNN (the default model), or ``resnet1d-wang-ptbxl``, the benchmark's 1D ResNet
+trained on random 2.5 s crops with a one-cycle schedule (PTB-XL benchmark
+protocol) and a time budget sized for two CPU cores.
 
 Protocol (Strodthoff et al. 2020): train on folds 1-8 (a random 20 % of their
 records held out for early stopping), tune one decision threshold per class
@@ -9,9 +14,9 @@ fold, is not used. ``--data-home`` is a folder with the official PhysioNet
 layout; without it, ``../shared/data/ptbxl/unpack.py`` rebuilds one in a
 temporary folder.
 
-Writes the model folder ``cardionet_sk/pretrained/cardionet-ptbxl`` (what
-``CardioNetClassifier.from_pretrained()`` loads and ``push_to_hub`` would
-publish), ``benchmarks/results/pretrained.json`` and ``pretrained.md``.
+Writes the model folder ``cardionet_sk/pretrained/<model>`` (what
+``CardioNetClassifier.from_pretrained("<model>")`` loads and ``push_to_hub``
+would publish), ``benchmarks/results/<model>.json`` and ``<model>.md``.
 Progress goes to stdout, one line per epoch.
 """
 
@@ -35,9 +40,49 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "ptbxl"
 RESULTS = ROOT / "benchmarks" / "results"
 
-#: Settings of the shipped model; every other parameter is the classifier's default
+#: Settings of each shipped model; every other parameter is the classifier's default
 #: (batch 32, Adam at 1e-3, balanced per-label weights, per-lead standardisation).
-SETTINGS = {"max_shift": 500, "patience": 6, "random_state": 0}
+PRESETS = {
+    "cardionet-ptbxl": {
+        "settings": {
+            "architecture": "cardionet",
+            "epochs": 40,
+            "max_shift": 500,
+            "patience": 6,
+            "random_state": 0,
+        },
+        "name": "CardioNet PTB-XL",
+        "summary": "The published CardioNet 1D-CNN (4,135,717 trainable parameters)",
+        "recipe": "Adam 1e-3, batch 32, binary cross-entropy with balanced per-label weights, "
+        "per-lead standardisation, random circular shifts of up to 500 samples as "
+        "augmentation; early stopping on validation loss (patience 6)",
+        "repo_id": DEFAULT_REPO_ID,
+    },
+    "resnet1d-wang-ptbxl": {
+        "settings": {
+            "architecture": "resnet1d_wang",
+            "epochs": 30,
+            "crop_size": 250,
+            "batch_size": 128,
+            "optimizer": "adamw",
+            "learning_rate": 1e-2,
+            "optimizer__weight_decay": 1e-2,
+            "lr_schedule": "one_cycle",
+            "monitor": "val_macro_auc",
+            "patience": 30,
+            "window_aggregation": "max",
+            "max_time": 85 * 60,
+            "random_state": 0,
+        },
+        "name": "resnet1d_wang PTB-XL",
+        "summary": "The PTB-XL benchmark's 1D ResNet (resnet1d_wang, 473,349 trainable parameters)",
+        "recipe": "one random 2.5 s crop per record per epoch, AdamW (lr 1e-2, weight decay "
+        "1e-2) with a one-cycle schedule, batch 128, balanced per-label weights, "
+        "per-lead standardisation; the best epoch by validation macro AUC is kept; "
+        "prediction on 2.5 s crops every 1.25 s, aggregated by their maximum",
+        "repo_id": "cardionet-sk/resnet1d-wang-ptbxl",
+    },
+}
 
 
 def evaluate(y, proba, thresholds, classes):
@@ -78,10 +123,10 @@ def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--model", choices=sorted(PRESETS), default="cardionet-ptbxl")
     parser.add_argument("--data-home", type=Path, default=None)
-    parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--output", type=Path, default=_EMBEDDED_DIR / "cardionet-ptbxl")
     args = parser.parse_args()
+    preset = PRESETS[args.model]
 
     start = time.perf_counter()
     data = load(args.data_home)
@@ -92,7 +137,7 @@ def main():
         flush=True,
     )
 
-    clf = CardioNetClassifier(epochs=args.epochs, verbose=2, **SETTINGS)
+    clf = CardioNetClassifier(verbose=2, **preset["settings"])
     start = time.perf_counter()
     clf.fit(data.data[train], data.target[train])
     train_seconds = time.perf_counter() - start
@@ -121,17 +166,14 @@ def main():
 
     machine = f"{platform.machine()}, {__import__('os').cpu_count()} CPU cores, no GPU"
     description = (
-        "The published CardioNet 1D-CNN (4,135,717 trainable parameters) trained by "
-        "cardionet-sk on PTB-XL folds 1-8, with per-class thresholds tuned for F1 on fold 9."
+        f"{preset['summary']} trained by cardionet-sk on PTB-XL folds 1-8, with "
+        "per-class thresholds tuned for F1 on fold 9."
     )
     training = (
-        f"`python benchmarks/train_pretrained.py` ({machine}, {train_seconds / 60:.0f} min): "
-        "folds 1-8 with 20 % of their records held out for early stopping on validation loss "
-        f"(patience {SETTINGS['patience']}, best weights restored, "
-        f"{len(clf.history_['loss'])} epochs run); Adam 1e-3, batch 32, binary cross-entropy "
-        "with balanced per-label weights, per-lead standardisation, random circular shifts of "
-        f"up to {SETTINGS['max_shift']} samples as augmentation, seed "
-        f"{SETTINGS['random_state']}. Thresholds maximise each class's F1 on fold 9."
+        f"`python benchmarks/train_pretrained.py --model {args.model}` ({machine}, "
+        f"{train_seconds / 60:.0f} min, {len(clf.history_['loss'])} epochs): folds 1-8 with "
+        f"20 % of their records held out for model selection; {preset['recipe']}; seed 0. "
+        "Thresholds maximise each class's F1 on fold 9."
     )
     metrics = {
         **tuned,
@@ -141,17 +183,19 @@ def main():
         "does not depend on thresholds.",
     }
     clf.save_pretrained(
-        args.output,
+        _EMBEDDED_DIR / args.model,
         weights_dtype=weights_dtype,
         metrics=metrics,
-        name="CardioNet PTB-XL",
+        name=preset["name"],
         description=description,
         training=training,
-        repo_id=DEFAULT_REPO_ID,
+        repo_id=preset["repo_id"],
     )
 
+    held_out = data.ecg_id[train][clf.validation_records_]
     result = {
-        "settings": SETTINGS,
+        "settings": preset["settings"],
+        "validation_ecg_ids": [int(i) for i in held_out],
         "epochs_run": len(clf.history_["loss"]),
         "history": clf.history_,
         "train_minutes": train_seconds / 60,
@@ -162,7 +206,7 @@ def main():
         "weights_dtype": weights_dtype,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "pretrained.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / f"{args.model}.json").write_text(json.dumps(result, indent=2) + "\n")
     rows = [
         "| class | AUC | F1 (tuned) | F1 (0.5) | threshold | support |",
         "|---|---|---|---|---|---|",
@@ -177,9 +221,9 @@ def main():
         f"| **macro** | **{tuned['macro_auc']:.3f}** | **{tuned['macro_f1']:.3f}** | "
         f"**{at_half['macro_f1']:.3f}** | | |"
     )
-    (RESULTS / "pretrained.md").write_text(
-        "# Embedded default model, PTB-XL fold 9\n\n"
-        f"`python benchmarks/train_pretrained.py` on {machine}; "
+    (RESULTS / f"{args.model}.md").write_text(
+        f"# {preset['name']}, PTB-XL fold 9\n\n"
+        f"`python benchmarks/train_pretrained.py --model {args.model}` on {machine}; "
         f"training {train_seconds / 60:.0f} min.\n\n" + "\n".join(rows) + "\n"
     )
     print("\n".join(rows))

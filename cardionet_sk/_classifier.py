@@ -8,6 +8,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from scikeras._utils import get_optimizer_class, try_to_convert_strings_to_classes, unflatten_params
 from scikeras.utils.random_state import tensorflow_random_state
 from scikeras.wrappers import BaseWrapper
@@ -92,8 +93,13 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
     crop_size : int, default=None
         Train on one random crop of ``crop_size`` timesteps of every record (or
         window) per epoch, drawn anew each epoch, instead of the whole record.
-        A network with a fixed input length is built for ``crop_size``; predict
-        then takes windows of that length (e.g. from :class:`PTBXLWindower`).
+        At predict time, longer records are cut into crops every ``crop_stride``
+        timesteps whose probabilities are aggregated with
+        ``window_aggregation`` (the PTB-XL benchmark's evaluation: 250-sample
+        crops, stride 125, maximum).
+    crop_stride : int, default=None
+        Timesteps between the crops of a record at predict time; ``None`` is
+        ``crop_size // 2``.
     max_shift : int, default=0
         Augmentation: roll every training record circularly by a random number
         of timesteps in ``[-max_shift, max_shift]``, drawn anew each epoch.
@@ -141,6 +147,10 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         ``standardize=False``).
     history_ : dict of str to list
         Loss (and validation loss) per epoch.
+    validation_records_ : ndarray of int
+        Rows of the training ``X`` held out for early stopping; empty without
+        validation. Useful for tuning thresholds on records the weights never
+        saw, as ``benchmarks/thresholds_ptbxl.py`` does.
 
     Notes
     -----
@@ -187,6 +197,7 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         "threshold": [Interval(numbers.Real, None, None, closed="neither"), "array-like"],
         "window_aggregation": [StrOptions({"mean", "max"})],
         "crop_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "crop_stride": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "max_shift": [Interval(numbers.Integral, 0, None, closed="left")],
         "lr_schedule": [StrOptions({"cosine", "one_cycle"}), None],
         "monitor": [StrOptions({"val_loss", "val_macro_auc"})],
@@ -216,6 +227,7 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         threshold=0.5,
         window_aggregation="mean",
         crop_size=None,
+        crop_stride=None,
         max_shift=0,
         lr_schedule=None,
         monitor="val_loss",
@@ -242,6 +254,7 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         self.threshold = threshold
         self.window_aggregation = window_aggregation
         self.crop_size = crop_size
+        self.crop_stride = crop_stride
         self.max_shift = max_shift
         self.lr_schedule = lr_schedule
         self.monitor = monitor
@@ -316,25 +329,33 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
     # -- validation ------------------------------------------------------------------------
 
     def _validate_X(self, X, *, reset):
-        """Return X as a (n_records, n_windows, timesteps, leads) view; 3-D input has one window."""
+        """Return X as a (n_records, n_windows, timesteps, leads) view.
+
+        Records (3-D input) are one window each, except at predict time for a
+        classifier trained on crops: records longer than ``crop_size`` are then
+        cut into crops every ``crop_stride`` timesteps.
+        """
         X = check_ecg_array(X, allow_windows=True, allow_2d=True)
-        n_timesteps, n_leads = X.shape[-2:]
+        n_leads = X.shape[-1]
         if reset:
-            self.n_features_in_ = n_timesteps
+            self.n_features_in_ = X.shape[-2]
             self.n_leads_in_ = n_leads
-        else:
-            if n_leads != self.n_leads_in_:
-                raise ValueError(
-                    f"X has {n_leads} leads, but {type(self).__name__} was fitted with "
-                    f"{self.n_leads_in_} leads."
-                )
-            expected = self.model_.input_shape[1]
-            if expected is not None and n_timesteps != expected:
-                raise ValueError(
-                    f"X has {n_timesteps} features, but {type(self).__name__} is expecting "
-                    f"{expected} features as input: records must have the number of timesteps "
-                    "the network was built for."
-                )
+            return X if X.ndim == 4 else X[:, np.newaxis]
+        if n_leads != self.n_leads_in_:
+            raise ValueError(
+                f"X has {n_leads} leads, but {type(self).__name__} was fitted with "
+                f"{self.n_leads_in_} leads."
+            )
+        if X.ndim == 3 and self.crop_size is not None and X.shape[1] > self.crop_size:
+            stride = self.crop_stride or max(1, self.crop_size // 2)
+            X = sliding_window_view(X, self.crop_size, axis=1)[:, ::stride].transpose(0, 1, 3, 2)
+        expected = self.model_.input_shape[1]
+        if expected is not None and X.shape[-2] != expected:
+            raise ValueError(
+                f"X has {X.shape[-2]} features, but {type(self).__name__} is expecting "
+                f"{expected} features as input: records must have the number of timesteps "
+                "the network was built for."
+            )
         return X if X.ndim == 4 else X[:, np.newaxis]
 
     def _validate_y(self, y, n_records, *, reset):
@@ -437,6 +458,8 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max)) if self.random_state is not None else None
         train, val = _split_records(n_records, validation_split, rng)
+        if not warm:
+            self.validation_records_ = val
 
         if not warm:
             self.label_weights_ = (

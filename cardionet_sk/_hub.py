@@ -34,7 +34,10 @@ DEFAULT_REPO_ID = "cardionet-sk/cardionet-ptbxl"
 _EMBEDDED_DIR = Path(__file__).resolve().parent / "pretrained"
 
 #: Embedded model name -> the Hub repository it is published as.
-_EMBEDDED_REPO_IDS = {"cardionet-ptbxl": DEFAULT_REPO_ID}
+_EMBEDDED_REPO_IDS = {
+    "cardionet-ptbxl": DEFAULT_REPO_ID,
+    "resnet1d-wang-ptbxl": "cardionet-sk/resnet1d-wang-ptbxl",
+}
 
 
 def list_pretrained():

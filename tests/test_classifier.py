@@ -214,6 +214,17 @@ def test_crop_size_trains_on_random_crops_and_builds_for_that_length():
     assert clf.predict_proba(windows).shape == (24, 5)
 
 
+def test_records_longer_than_the_crop_are_predicted_on_overlapping_crops():
+    X, y = make_ecgs(n_timesteps=64)
+    clf = CardioNetClassifier(**TINY, crop_size=16, window_aggregation="max").fit(X, y)
+    # Default stride crop_size // 2: crops start at 0, 8, ..., 48.
+    crops = np.stack([X[:, s:s + 16] for s in range(0, 49, 8)], axis=1)
+    np.testing.assert_allclose(clf.predict_proba(X), clf.predict_proba(crops), rtol=1e-6)
+    clf.set_params(crop_stride=16)
+    np.testing.assert_allclose(clf.predict_proba(X), clf.predict_proba(X.reshape(24, 4, 16, 12)),
+                               rtol=1e-6)
+
+
 def test_crop_longer_than_the_records_is_rejected():
     X, y = make_ecgs(n_timesteps=64)
     with pytest.raises(ValueError, match="crop_size=80 is longer than the 64 timesteps"):
