@@ -693,6 +693,8 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
                 self.threshold, 1 if self.binary_ else self.n_classes_
             ).tolist(),
             "window_aggregation": self.window_aggregation,
+            "crop_size": self.crop_size,
+            "crop_stride": self.crop_stride,
             "input": {
                 "sampling_rate": sampling_rate,
                 "n_timesteps": int(self.n_features_in_),
@@ -802,6 +804,9 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
             **{(k if k in own else f"model__{k}"): v for k, v in config["hyperparameters"].items()},
             threshold=config["thresholds"],
             window_aggregation=config["window_aggregation"],
+            crop_size=config.get("crop_size"),
+            crop_stride=config.get("crop_stride"),
+            standardize=config["standardization"] is not None,
         )
         spec = config["input"]
         clf.n_features_in_ = spec["n_timesteps"]
