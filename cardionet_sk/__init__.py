@@ -3,6 +3,7 @@
 from ._classifier import CardioNetClassifier
 from ._constants import LEADS, PUBLISHED_THRESHOLDS, SUPERCLASSES
 from ._hub import list_pretrained
+from ._thresholds import ThresholdOptimizer
 from ._version import __version__
 from ._windowing import PTBXLWindower
 
@@ -12,6 +13,7 @@ __all__ = [
     "PTBXLWindower",
     "PUBLISHED_THRESHOLDS",
     "SUPERCLASSES",
+    "ThresholdOptimizer",
     "__version__",
     "list_pretrained",
 ]

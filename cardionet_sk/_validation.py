@@ -107,6 +107,8 @@ def check_multilabel_y(y, *, n_samples=None, name="y"):
         )
     if n_samples is not None and y.shape[0] != n_samples:
         raise ValueError(f"{name} has {y.shape[0]} rows but X has {n_samples} records.")
+    if y.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} must be a 0/1 indicator matrix.")
     if y.dtype.kind not in "fiub":
         raise ValueError(
             f"Unknown label type: {name} must be a 0/1 indicator matrix; got dtype {y.dtype}."
