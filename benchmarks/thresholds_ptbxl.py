@@ -63,7 +63,9 @@ def main():
     data_home = args.data_home
     if data_home is None:
         data_home = Path(tempfile.mkdtemp(prefix="ptbxl-"))
-        subprocess.run([sys.executable, str(SHARED / "unpack.py"), str(data_home)], check=True)
+        subprocess.run(
+            [sys.executable, str(SHARED / "unpack.py"), str(data_home / "ptbxl")], check=True
+        )
     data = fetch_ptbxl(data_home, folds=range(1, 10), download_if_missing=False)
     held_out = json.loads((RESULTS / f"{args.model}.json").read_text())["validation_ecg_ids"]
     tune = np.isin(data.ecg_id, held_out)

@@ -10,9 +10,9 @@ protocol) and a time budget sized for two CPU cores.
 Protocol (Strodthoff et al. 2020): train on folds 1-8 (a random 20 % of their
 records held out for early stopping), tune one decision threshold per class
 with ThresholdOptimizer on fold 9, report fold 9. Fold 10, the official test
-fold, is not used. ``--data-home`` is a folder with the official PhysioNet
-layout; without it, ``../shared/data/ptbxl/unpack.py`` rebuilds one in a
-temporary folder.
+fold, is not used. ``--data-home`` is a data home whose ``ptbxl/`` folder has
+the official PhysioNet layout (see ``fetch_ptbxl``); without it,
+``../shared/data/ptbxl/unpack.py`` rebuilds one in a temporary folder.
 
 Writes the model folder ``cardionet_sk/pretrained/<model>`` (what
 ``CardioNetClassifier.from_pretrained("<model>")`` loads and ``push_to_hub``
@@ -115,7 +115,9 @@ def evaluate(y, proba, thresholds, classes):
 def load(data_home):
     if data_home is None:
         data_home = Path(tempfile.mkdtemp(prefix="ptbxl-"))
-        subprocess.run([sys.executable, str(SHARED / "unpack.py"), str(data_home)], check=True)
+        subprocess.run(
+            [sys.executable, str(SHARED / "unpack.py"), str(data_home / "ptbxl")], check=True
+        )
     return fetch_ptbxl(data_home, folds=range(1, 10), download_if_missing=False, verbose=True)
 
 

@@ -1,0 +1,205 @@
+"""The PTB-XL superdiagnostic benchmark on fold 9, for every embedded model and their ensemble.
+
+    python benchmarks/ptbxl_superdiagnostic.py [--data-home DIR] [--bootstrap 1000]
+
+Models are the ones ``benchmarks/train_pretrained.py`` trained on folds 1-8
+and embedded in the package (``cardionet_sk.list_pretrained()``); the ensemble
+averages their probabilities. For each: fold-9 macro ROC AUC with a 95 %
+bootstrap interval (records resampled with replacement), per-class AUC, macro
+F1 with the model's tuned thresholds (tuned on fold 9 itself, so optimistic;
+the ensemble uses thresholds tuned the same way), trainable parameters,
+training wall time (from ``benchmarks/results/<model>.json``) and inference
+speed in ECGs per second. Fold 10, the benchmark's test fold, is not
+available here: the published numbers below are on fold 10, ours on fold 9.
+
+Writes ``benchmarks/results/superdiagnostic.md``, ``superdiagnostic.json`` and
+``superdiagnostic_roc.png``.
+"""
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import f1_score, roc_auc_score, roc_curve
+
+from cardionet_sk import CardioNetClassifier, ThresholdOptimizer, list_pretrained
+from cardionet_sk.datasets import fetch_ptbxl
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data" / "ptbxl"
+RESULTS = ROOT / "benchmarks" / "results"
+
+#: Strodthoff et al. (2020), superdiagnostic task, 100 Hz, test fold 10: macro AUC.
+PUBLISHED_BENCHMARK = {
+    "resnet1d_wang": 0.930,
+    "xresnet1d101": 0.928,
+    "fcn_wang": 0.925,
+    "inception1d": 0.921,
+}
+#: The published CardioNet release: per-class AUC where reported, macro F1.
+PUBLISHED_CARDIONET = {"NORM_auc": 0.915, "STTC_auc": 0.918, "macro_f1": 0.44}
+
+
+class Average(ClassifierMixin, BaseEstimator):
+    """Probability average of fitted classifiers, for ThresholdOptimizer(cv="prefit")."""
+
+    def __init__(self, members):
+        self.members = members
+
+    def fit(self, X, y):
+        return self
+
+    def predict_proba(self, X):
+        return np.mean([m.predict_proba(X) for m in self.members], axis=0)
+
+    def __sklearn_is_fitted__(self):
+        return True
+
+
+def bootstrap_auc(y, proba, n, seed=0):
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(n):
+        rows = rng.integers(0, len(y), len(y))
+        if (y[rows].sum(axis=0) > 0).all() and (y[rows].sum(axis=0) < len(rows)).all():
+            values.append(roc_auc_score(y[rows], proba[rows], average="macro"))
+    return np.percentile(values, [2.5, 97.5])
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data-home", type=Path, default=None)
+    parser.add_argument("--bootstrap", type=int, default=1000)
+    args = parser.parse_args()
+    data_home = args.data_home
+    if data_home is None:
+        data_home = Path(tempfile.mkdtemp(prefix="ptbxl-"))
+        subprocess.run(
+            [sys.executable, str(SHARED / "unpack.py"), str(data_home / "ptbxl"), "--folds", "9"],
+            check=True,
+        )
+    data = fetch_ptbxl(data_home, folds=[9], download_if_missing=False)
+    X9, y9 = np.asarray(data.data), data.target
+
+    rows, curves, models = {}, {}, {}
+    for name in list_pretrained():
+        clf = CardioNetClassifier.from_pretrained(name)
+        models[name] = clf
+        clf.predict_proba(X9[:64])  # graph tracing is not inference time
+        start = time.perf_counter()
+        proba = clf.predict_proba(X9)
+        seconds = time.perf_counter() - start
+        trained = json.loads((RESULTS / f"{name}.json").read_text())
+        rows[name] = {
+            "architecture": clf.architecture,
+            "parameters": int(sum(np.prod(w.shape) for w in clf.model_.trainable_weights)),
+            "train_minutes": trained["train_minutes"],
+            "ecg_per_second": len(X9) / seconds,
+            "proba": proba,
+            "thresholds": np.asarray(clf.threshold),
+        }
+    if len(models) > 1:
+        ensemble = Average(list(models.values()))
+        proba = ensemble.predict_proba(X9)
+        tuned = ThresholdOptimizer(ensemble, cv="prefit").fit(X9, y9)
+        rows["ensemble"] = {
+            "architecture": " + ".join(r["architecture"] for r in rows.values()),
+            "parameters": sum(r["parameters"] for r in rows.values()),
+            "train_minutes": sum(r["train_minutes"] for r in rows.values()),
+            "ecg_per_second": 1 / sum(1 / r["ecg_per_second"] for r in rows.values()),
+            "proba": proba,
+            "thresholds": tuned.thresholds_,
+        }
+    classes = list(data.target_names)
+    for name, row in rows.items():
+        proba = row.pop("proba")
+        row["macro_auc"] = float(roc_auc_score(y9, proba, average="macro"))
+        row["macro_auc_95ci"] = [float(v) for v in bootstrap_auc(y9, proba, args.bootstrap)]
+        row["per_class_auc"] = {
+            c: float(roc_auc_score(y9[:, k], proba[:, k])) for k, c in enumerate(classes)
+        }
+        row["macro_f1_tuned"] = float(
+            f1_score(y9, proba >= row.pop("thresholds"), average="macro", zero_division=0)
+        )
+        curves[name] = [roc_curve(y9[:, k], proba[:, k])[:2] for k in range(len(classes))]
+
+    machine = f"{platform.machine()}, {__import__('os').cpu_count()} CPU cores, no GPU"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "superdiagnostic.json").write_text(
+        json.dumps(
+            {
+                "machine": machine,
+                "models": rows,
+                "published_benchmark_fold10": PUBLISHED_BENCHMARK,
+                "published_cardionet": PUBLISHED_CARDIONET,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+
+    lines = [
+        "# PTB-XL superdiagnostic, fold 9",
+        "",
+        f"`python benchmarks/ptbxl_superdiagnostic.py` on {machine}. Trained on folds 1-8; "
+        f"{len(X9)} fold-9 records. Macro F1 uses thresholds tuned on fold 9 (optimistic). "
+        "Published numbers are on fold 10, not available here.",
+        "",
+        "| model | macro AUC (95 % CI) | "
+        + " | ".join(f"{c} AUC" for c in classes)
+        + " | macro F1 | parameters | training | ECG/s |",
+        "|---|---|" + "---|" * len(classes) + "---|---|---|---|",
+    ]
+    for name, r in rows.items():
+        lines.append(
+            f"| {name} | **{r['macro_auc']:.3f}** ({r['macro_auc_95ci'][0]:.3f}-"
+            f"{r['macro_auc_95ci'][1]:.3f}) | "
+            + " | ".join(f"{r['per_class_auc'][c]:.3f}" for c in classes)
+            + f" | {r['macro_f1_tuned']:.3f} | {r['parameters']:,} | "
+            f"{r['train_minutes']:.0f} min | {r['ecg_per_second']:.0f} |"
+        )
+    for name, auc in PUBLISHED_BENCHMARK.items():
+        lines.append(
+            f"| {name} (Strodthoff et al. 2020, fold 10) | {auc:.3f} | "
+            + " | ".join("" for _ in classes)
+            + " | | | | |"
+        )
+    lines.append(
+        "| CardioNet as published (fold 10) | | "
+        + " | ".join(f"{PUBLISHED_CARDIONET.get(f'{c}_auc', ''):}" for c in classes)
+        + f" | {PUBLISHED_CARDIONET['macro_f1']} | 4,135,717 | | |"
+    )
+    lines.append("")
+    (RESULTS / "superdiagnostic.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(classes), figsize=(4 * len(classes), 4), sharey=True)
+    for k, (ax, c) in enumerate(zip(axes, classes)):
+        for name, per_class in curves.items():
+            fpr, tpr = per_class[k]
+            ax.plot(fpr, tpr, label=f"{name} ({rows[name]['per_class_auc'][c]:.3f})")
+        ax.plot([0, 1], [0, 1], color="grey", linewidth=0.5)
+        ax.set(title=c, xlabel="1 - specificity")
+        ax.legend(loc="lower right", fontsize=7)
+    axes[0].set_ylabel("sensitivity")
+    fig.suptitle("PTB-XL fold 9 ROC curves")
+    fig.tight_layout()
+    fig.savefig(RESULTS / "superdiagnostic_roc.png", dpi=100)
+
+
+if __name__ == "__main__":
+    main()

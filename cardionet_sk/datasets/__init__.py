@@ -1,0 +1,17 @@
+"""Loaders of the PTB-XL electrocardiography dataset and of single WFDB records.
+
+PTB-XL, Wagner et al. 2020, PhysioNet, https://doi.org/10.13026/x4td-x982, CC BY 4.0.
+"""
+
+from ._base import clear_data_home, get_data_home
+from ._ptbxl import fetch_ptbxl
+from ._records import read_record
+from ._sample import load_sample
+
+__all__ = [
+    "clear_data_home",
+    "fetch_ptbxl",
+    "get_data_home",
+    "load_sample",
+    "read_record",
+]

@@ -1,0 +1,135 @@
+"""Data home, descriptions and the Bunch layout shared by every PTB-XL loader."""
+
+import ast
+import os
+import shutil
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import Bunch
+
+from .._constants import LEADS, SUPERCLASSES
+
+#: Environment variable that moves the default data home.
+DATA_HOME_ENV = "CARDIONET_SK_DATA"
+
+
+def get_data_home(data_home=None):
+    """Return the path of the cardionet-sk data directory.
+
+    Large datasets such as PTB-XL are downloaded there once and reused. The
+    folder is created if it does not exist.
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        The data directory. If None, the ``CARDIONET_SK_DATA`` environment
+        variable is used when set, else ``~/cardionet_sk_data``. A leading
+        ``~`` is expanded to the user's home folder.
+
+    Returns
+    -------
+    data_home : str
+        The path of the data directory.
+
+    See Also
+    --------
+    clear_data_home : Delete the data directory and everything in it.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from cardionet_sk.datasets import get_data_home
+    >>> home = get_data_home(os.path.join(tempfile.mkdtemp(), "ecg"))
+    >>> os.path.isdir(home)
+    True
+    """
+    if data_home is None:
+        data_home = os.environ.get(DATA_HOME_ENV, os.path.join("~", "cardionet_sk_data"))
+    data_home = os.path.expanduser(os.fspath(data_home))
+    os.makedirs(data_home, exist_ok=True)
+    return data_home
+
+
+def clear_data_home(data_home=None):
+    """Delete the cardionet-sk data directory and everything in it.
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        The data directory, resolved as in :func:`get_data_home`.
+
+    See Also
+    --------
+    get_data_home : Return the path of the data directory.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from cardionet_sk.datasets import clear_data_home, get_data_home
+    >>> home = get_data_home(os.path.join(tempfile.mkdtemp(), "ecg"))
+    >>> clear_data_home(home)
+    >>> os.path.exists(home)
+    False
+    """
+    shutil.rmtree(get_data_home(data_home))
+
+
+def _package_file(*parts):
+    """A resource shipped inside ``cardionet_sk.datasets``."""
+    return resources.files(__package__).joinpath(*parts)
+
+
+def _load_descr(name):
+    return _package_file("descr", name).read_text(encoding="utf-8")
+
+
+def _parse_scp_codes(values, *, source):
+    """Parse the ``scp_codes`` column, dict literals such as ``{'NORM': 100.0}``."""
+    parsed = []
+    for ecg_id, text in values.items():
+        try:
+            codes = ast.literal_eval(text)
+        except (ValueError, SyntaxError) as exc:
+            raise ValueError(
+                f"{source}: scp_codes of ecg_id {ecg_id} is not a dict literal: {text!r}"
+            ) from exc
+        if not isinstance(codes, dict):
+            raise ValueError(
+                f"{source}: scp_codes of ecg_id {ecg_id} is not a dict literal: {text!r}"
+            )
+        parsed.append(codes)
+    return pd.Series(parsed, index=values.index, name=values.name, dtype=object)
+
+
+def _make_bunch(data, target, frame, *, sampling_rate, descr, return_X_y, as_frame):
+    """Assemble what every loader returns from arrays aligned with ``frame``'s rows.
+
+    ``frame`` is indexed by ``ecg_id`` and has the ``patient_id`` and
+    ``strat_fold`` columns of ``ptbxl_database.csv``.
+    """
+    if as_frame:
+        target = pd.DataFrame(target, index=frame.index, columns=list(SUPERCLASSES))
+    if return_X_y:
+        return data, target
+    return Bunch(
+        data=data,
+        target=target,
+        target_names=np.asarray(SUPERCLASSES, dtype=object),
+        lead_names=np.asarray(LEADS, dtype=object),
+        sampling_rate=sampling_rate,
+        fold=frame["strat_fold"].to_numpy(dtype=np.int64),
+        ecg_id=frame.index.to_numpy(dtype=np.int64),
+        patient_id=frame["patient_id"].to_numpy(dtype=np.int64),
+        frame=frame,
+        DESCR=descr,
+    )
+
+
+def _check_path_exists(path, what):
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{what} not found: {path}")
+    return path
