@@ -3,30 +3,15 @@
 import ast
 import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SHARED_PTBXL, requires_shared_ptbxl
 
 from cardionet_sk.datasets import fetch_ptbxl
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "ptbxl"
-pytestmark = pytest.mark.skipif(
-    not (SHARED / "unpack.py").is_file(),
-    reason=f"real PTB-XL records are read from {SHARED}, which is absent on this machine",
-)
-
-
-@pytest.fixture(scope="session")
-def fold9_home(tmp_path_factory):
-    """A data home with fold 9 of PTB-XL in the official layout, rebuilt from ../shared."""
-    home = tmp_path_factory.mktemp("data_home")
-    subprocess.run([sys.executable, str(SHARED / "unpack.py"), str(home / "ptbxl"),
-                    "--folds", "9"], check=True, capture_output=True)
-    return home
+pytestmark = requires_shared_ptbxl
 
 
 @pytest.fixture(scope="session")
@@ -51,8 +36,8 @@ def mini_home(fold9_home, tmp_path, n_records=3):
 
 
 def test_fold9_has_its_records_and_superclass_counts(fold9):
-    csv = pd.read_csv(SHARED / "ptbxl_database.csv", index_col="ecg_id")
-    statements = pd.read_csv(SHARED / "scp_statements.csv", index_col=0)
+    csv = pd.read_csv(SHARED_PTBXL / "ptbxl_database.csv", index_col="ecg_id")
+    statements = pd.read_csv(SHARED_PTBXL / "scp_statements.csv", index_col=0)
     # Computed here another way: explode every record's codes and join their classes.
     codes = csv[csv.strat_fold == 9].scp_codes.map(ast.literal_eval).map(list).explode()
     classes = codes.map(statements.loc[statements.diagnostic == 1, "diagnostic_class"])
@@ -115,14 +100,20 @@ def test_cache_is_rebuilt_when_a_record_changes(fold9_home, tmp_path):
 
 
 def test_missing_folder_without_download_says_what_to_get(tmp_path):
-    with pytest.raises(FileNotFoundError, match="PTB-XL not found in .*ptbxl. Download the "
-                                                "release"):
+    with pytest.raises(
+        FileNotFoundError, match="PTB-XL not found in .*ptbxl. Download the release"
+    ):
         fetch_ptbxl(tmp_path, download_if_missing=False)
 
 
-@pytest.mark.parametrize("folds, message", [([0], r"folds are 1 to 10; got \[0\]"),
-                                            ([11, 9], r"got \[11\]"),
-                                            ([10], r"no record of fold\(s\) \[10\]")])
+@pytest.mark.parametrize(
+    "folds, message",
+    [
+        ([0], r"folds are 1 to 10; got \[0\]"),
+        ([11, 9], r"got \[11\]"),
+        ([10], r"no record of fold\(s\) \[10\]"),
+    ],
+)
 def test_unknown_or_absent_fold_is_rejected(fold9_home, folds, message):
     with pytest.raises(ValueError, match=message):
         fetch_ptbxl(fold9_home, folds=folds)
@@ -168,11 +159,17 @@ def test_windowed_pipeline_fits_a_few_hundred_real_records(fold9):
     from cardionet_sk import CardioNetClassifier, PTBXLWindower
 
     X, y = np.asarray(fold9.data[:300]), fold9.target[:300]
-    pipe = Pipeline([
-        ("window", PTBXLWindower(250, 125)),
-        ("clf", CardioNetClassifier(filters=(8, 16), kernel_sizes=(7, 5), dense_units=16,
-                                    epochs=2, random_state=0)),
-    ]).fit(X, y)
+    pipe = Pipeline(
+        [
+            ("window", PTBXLWindower(250, 125)),
+            (
+                "clf",
+                CardioNetClassifier(
+                    filters=(8, 16), kernel_sizes=(7, 5), dense_units=16, epochs=2, random_state=0
+                ),
+            ),
+        ]
+    ).fit(X, y)
     proba = pipe.predict_proba(np.asarray(fold9.data[300:500]))
     assert proba.shape == (200, 5)
     assert roc_auc_score(fold9.target[300:500], proba, average="macro") > 0.5
