@@ -1,11 +1,9 @@
-"""ThresholdOptimizer: one tuned decision threshold per class of a multi-label classifier."""
+"""Per-class decision thresholds tuned on out-of-fold probabilities."""
 
-import numbers
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
-from joblib import Parallel, delayed
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -13,95 +11,274 @@ from sklearn.base import (
     _fit_context,
     clone,
 )
-from sklearn.model_selection import KFold, ShuffleSplit, StratifiedKFold, check_cv
+from sklearn.model_selection import (
+    KFold,
+    ShuffleSplit,
+    StratifiedKFold,
+    StratifiedShuffleSplit,
+    check_cv,
+)
 from sklearn.utils import _safe_indexing, get_tags
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _raise_for_params,
+    process_routing,
+)
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import (
+    _check_method_params,
+    check_is_fitted,
+    indexable,
+)
 
-from ._validation import check_multilabel_y
+from ._validation import check_multilabel_y, check_thresholds
 
-OBJECTIVES = ("f1", "fbeta", "youden", "balanced_accuracy", "mcc", "specificity_at_sensitivity")
+_OBJECTIVES = {
+    "f1",
+    "fbeta",
+    "youden",
+    "balanced_accuracy",
+    "mcc",
+    "specificity_at_sensitivity",
+}
+
+# Kept for a class whose tuning labels are all equal: no threshold can be scored.
+_FALLBACK_THRESHOLD = 0.5
 
 
-class ThresholdOptimizer(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
-    """Tune one decision threshold per class of a multi-label (or binary) classifier.
+def _positive_columns(proba, classes):
+    """Stack the column of value 1 of each label's ``(n_samples, n_values)`` array."""
+    return np.column_stack(
+        [
+            # A label constant in the training data has no column for the value
+            # it never took: a missing positive column means a probability of 0.
+            p[:, np.flatnonzero(np.asarray(values) == 1)].sum(axis=1)
+            for p, values in zip(proba, classes)
+        ]
+    )
 
-    scikit-learn's :class:`~sklearn.model_selection.TunedThresholdClassifierCV`
-    tunes a single threshold of a binary classifier; this meta-estimator tunes
-    one per label, each on out-of-fold probabilities, for any estimator with
-    ``predict_proba``.
+
+def _positive_proba(estimator, X, n_classes):
+    """Probability of the positive value of each label.
+
+    Reads the three shapes a scikit-learn classifier's ``predict_proba`` takes
+    on 0/1 labels: an ``(n_samples, n_classes)`` array (multi-label
+    :class:`~sklearn.neural_network.MLPClassifier`,
+    :class:`~cardionet_sk.CardioNetClassifier`), a list of one
+    ``(n_samples, n_values)`` array per label
+    (:class:`~sklearn.multioutput.MultiOutputClassifier`, multi-label
+    :class:`~sklearn.neighbors.KNeighborsClassifier`) and, for a single
+    label, the binary ``(n_samples, 2)`` array.
 
     Parameters
     ----------
-    estimator : estimator object
-        A classifier implementing ``fit`` and ``predict_proba``, multi-label
-        (``predict_proba`` an ``(n, k)`` array as :class:`CardioNetClassifier`
-        or :class:`~sklearn.neural_network.MLPClassifier` give, or a list of
-        ``k`` arrays ``(n, 2)`` as
-        :class:`~sklearn.multioutput.MultiOutputClassifier` or
-        :class:`~sklearn.neighbors.KNeighborsClassifier` give) or binary.
-    objective : str or callable, default="f1"
-        What each class's threshold maximises on the out-of-fold data:
+    estimator : estimator instance
+        Fitted classifier.
+    X : array-like
+        Samples, as accepted by ``estimator.predict_proba``.
+    n_classes : int
+        Number of labels ``estimator`` was fitted on.
 
-        - ``"f1"``; ``"fbeta"`` (with ``beta``);
+    Returns
+    -------
+    proba : ndarray of shape (n_samples, n_classes)
+    """
+    proba = estimator.predict_proba(X)
+    if isinstance(proba, list):
+        proba = _positive_columns(proba, estimator.classes_)
+    elif n_classes == 1 and np.shape(proba)[1] == 2:
+        proba = _positive_columns([proba], [estimator.classes_])
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.ndim != 2 or proba.shape[1] != n_classes:
+        raise ValueError(
+            f"{type(estimator).__name__}.predict_proba returned probabilities of "
+            f"shape {proba.shape}, which cannot be read as one probability for "
+            f"each of the {n_classes} labels."
+        )
+    return proba
+
+
+def _fit_and_predict_proba(estimator, X, y, train, test, n_classes, fit_params):
+    """Fit ``estimator`` on the ``train`` rows and predict the ``test`` rows."""
+    fit_params = _check_method_params(X, params=fit_params, indices=train)
+    estimator.fit(_safe_indexing(X, train), _safe_indexing(y, train), **fit_params)
+    return estimator, _positive_proba(estimator, _safe_indexing(X, test), n_classes)
+
+
+def _candidate_scores(y_true, proba, candidates, objective, beta, min_sensitivity):
+    """Objective reached by ``proba >= t`` for each candidate ``t`` of one label.
+
+    ``y_true`` must hold both values; ``min_sensitivity`` is this label's.
+    """
+    if callable(objective):
+        return np.array(
+            [objective(y_true, (proba >= t).astype(np.int64)) for t in candidates],
+            dtype=np.float64,
+        )
+    positives = np.sort(proba[y_true == 1])
+    negatives = np.sort(proba[y_true == 0])
+    # searchsorted counts the probabilities below each threshold, which are
+    # the ones predicted negative: one pass over sorted arrays per label
+    # instead of one confusion matrix per candidate.
+    tp = (positives.size - np.searchsorted(positives, candidates)).astype(np.float64)
+    fp = (negatives.size - np.searchsorted(negatives, candidates)).astype(np.float64)
+    fn, tn = positives.size - tp, negatives.size - fp
+    sensitivity, specificity = tp / positives.size, tn / negatives.size
+    if objective in ("f1", "fbeta"):
+        beta2 = 1.0 if objective == "f1" else beta**2
+        return (1 + beta2) * tp / ((1 + beta2) * tp + beta2 * fn + fp)
+    if objective == "youden":
+        return sensitivity + specificity - 1
+    if objective == "balanced_accuracy":
+        return (sensitivity + specificity) / 2
+    if objective == "mcc":
+        denominator = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+        # Zero when a margin is empty, as sklearn.metrics.matthews_corrcoef.
+        return np.divide(
+            tp * tn - fp * fn,
+            denominator,
+            out=np.zeros_like(denominator),
+            where=denominator > 0,
+        )
+    return np.where(sensitivity >= min_sensitivity, specificity, -np.inf)
+
+
+class ThresholdOptimizer(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+    """Multi-label classifier that tunes one decision threshold per class.
+
+    The wrapped classifier's probabilities are turned into labels with
+    ``proba >= thresholds_``, one threshold per class, chosen to maximise an
+    objective on probabilities the classifier gave to samples it was not
+    trained on: pooled out-of-fold probabilities of a cross-validation, or the
+    probabilities of an already fitted classifier on the data passed to
+    :meth:`fit`.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        Classifier with ``predict_proba``, fitted or not. Its multi-label
+        probabilities may be an ``(n_samples, n_classes)`` array or a list of
+        ``n_classes`` arrays of shape ``(n_samples, 2)``; on a 1-D ``y`` they
+        are the binary ``(n_samples, 2)`` array.
+
+    objective : {"f1", "fbeta", "youden", "balanced_accuracy", "mcc", \
+            "specificity_at_sensitivity"} or callable, default="f1"
+        Quantity maximised for each class, on that class's 0/1 column:
+
+        - ``"f1"``: F1 score;
+        - ``"fbeta"``: F-beta score with ``beta``;
         - ``"youden"``: Youden's J, sensitivity + specificity - 1;
-        - ``"balanced_accuracy"``; ``"mcc"``: Matthews correlation;
-        - ``"specificity_at_sensitivity"``: the highest specificity among the
-          thresholds whose sensitivity is at least ``min_sensitivity``;
-        - a callable ``(y_true, y_pred) -> float`` on one class's 0/1 column
-          (evaluated on at most ``n_thresholds`` candidate thresholds).
-    beta : float, default=1.0
-        Weight of recall for ``objective="fbeta"``.
-    min_sensitivity : float or array-like of shape (n_classes,), default=None
-        Required for ``"specificity_at_sensitivity"``: the sensitivity (recall)
-        each class must keep.
-    cv : int, float, cross-validation generator, iterable or "prefit", default=5
-        How out-of-fold probabilities are obtained:
+        - ``"balanced_accuracy"``: (sensitivity + specificity) / 2, an affine
+          function of Youden's J, so it selects the same thresholds;
+        - ``"mcc"``: Matthews correlation coefficient;
+        - ``"specificity_at_sensitivity"``: specificity, among the thresholds
+          whose sensitivity is at least ``min_sensitivity``;
+        - callable: ``objective(y_true, y_pred) -> float`` on one class's 0/1
+          columns, e.g. :func:`sklearn.metrics.precision_score`. It is called
+          once per candidate threshold; see ``thresholds``.
 
-        - an int: that many folds, :class:`~sklearn.model_selection.KFold` with
-          shuffling for multi-label ``y`` (stratification is undefined for it),
-          :class:`~sklearn.model_selection.StratifiedKFold` for a single label
-          (as scikit-learn does for binary problems);
-        - a float in (0, 1): one random split holding out that fraction, which
-          costs a single extra fit of an expensive network;
-        - a splitter or an iterable of (train, test) indices;
-        - ``"prefit"``: ``estimator`` is already fitted and the data given to
-          :meth:`fit` is held-out data used only to tune.
+    beta : float, default=1.0
+        Weight of recall against precision. Only used with ``"fbeta"``.
+
+    min_sensitivity : float or array-like of shape (n_classes,), default=None
+        Lowest sensitivity (recall) allowed, for all classes or for each.
+        Required by ``"specificity_at_sensitivity"``, ignored otherwise.
+
+    thresholds : int, array-like or None, default=None
+        Candidate thresholds of each class:
+
+        - ``None``: every distinct out-of-fold probability of the class, which
+          finds the exact optimum on the tuning data;
+        - int: that many values evenly spaced between the smallest and largest
+          out-of-fold probability of the class, cheaper with a callable
+          ``objective`` on large data;
+        - array-like: these values for every class.
+
+    cv : int, float, cross-validation generator, iterable or "prefit", \
+            default=5
+        Where the probabilities used for tuning come from:
+
+        - ``None`` or int: that many folds (5 for ``None``), shuffled with
+          ``random_state``, of a :class:`~sklearn.model_selection.KFold` for
+          multi-label ``y``, which cannot be stratified, and of a
+          :class:`~sklearn.model_selection.StratifiedKFold` for a single label;
+        - float in (0, 1): a single random split holding out that fraction,
+          stratified for a single label;
+        - a splitter or an iterable of ``(train, test)`` index arrays: the
+          probabilities of every test part, pooled;
+        - ``"prefit"``: ``estimator`` is already fitted and the data passed
+          to :meth:`fit` is held-out data used only for tuning.
+
     refit : bool, default=True
-        Refit ``estimator`` on all the data after tuning. With ``False`` the
-        model of the single split is kept (``cv`` must give exactly one split).
-        Ignored with ``cv="prefit"``.
-    n_thresholds : int, default=1000
-        For a callable objective, the number of candidate thresholds (quantiles
-        of the out-of-fold probabilities). Built-in objectives evaluate every
-        distinct probability.
+        Whether to fit ``estimator`` on all the data passed to :meth:`fit`
+        once the thresholds are known. ``False`` keeps the classifier fitted
+        on the training part of ``cv``, which must then have a single split:
+        with a float ``cv``, a network is trained once instead of twice.
+        Ignored when ``cv="prefit"``: ``estimator`` is used as it is.
+
     random_state : int, RandomState instance or None, default=None
-        Shuffling of an int or float ``cv``.
+        Shuffling of the splits when ``cv`` is ``None``, an int or a float.
+        See :term:`Glossary <random_state>`.
+
     n_jobs : int, default=None
-        Folds fitted in parallel.
+        Number of folds fitted in parallel. ``None`` means 1 unless in a
+        :obj:`joblib.parallel_backend` context. ``-1`` means all processors.
+        See :term:`Glossary <n_jobs>`.
 
     Attributes
     ----------
-    estimator_ : estimator object
-        The fitted estimator that :meth:`predict_proba` and :meth:`predict` use.
+    estimator_ : estimator instance
+        The classifier used by :meth:`predict`; ``estimator`` itself when
+        ``cv="prefit"``.
+
     thresholds_ : ndarray of shape (n_classes,)
-        Tuned threshold per class (one value for a binary problem). Each is the
-        midpoint between the out-of-fold probability that maximises the
-        objective and the next lower one, so that the tuning data are
-        classified exactly as during the search; ties go to the higher
-        threshold.
+        Decision threshold of each class, one value for a 1-D ``y``.
+
     best_scores_ : ndarray of shape (n_classes,)
-        The objective at each tuned threshold (NaN for a class that could not
-        be tuned).
-    classes_ : ndarray
+        Objective reached by each threshold on the tuning data; NaN for a
+        class that kept the fallback threshold.
+
+    classes_ : ndarray of shape (n_classes,)
         Class names: the columns of a DataFrame ``y``, else the estimator's
-        ``classes_`` when they are ``n_classes`` names, else ``0 .. n_classes-1``;
-        ``[0, 1]`` for a binary problem.
+        ``classes_`` when it holds one string per class, else
+        ``0 .. n_classes - 1``. ``[0, 1]`` for a 1-D ``y``.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`. Only defined if the
+        underlying estimator exposes such an attribute when fit.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Only defined if the
+        underlying estimator exposes such an attribute when fit.
+
+    See Also
+    --------
+    sklearn.model_selection.TunedThresholdClassifierCV : One threshold for a
+        binary classifier, tuned on cross-validation curves averaged over
+        folds.
+    CardioNetClassifier : Multi-label ECG classifier whose fixed
+        ``threshold`` can be set from ``thresholds_``.
 
     Notes
     -----
-    A class whose tuning data hold no positive or no negative record cannot be
-    tuned: it keeps the threshold 0.5 and a ``UserWarning`` names it.
+    Thresholds are searched on the pooled out-of-fold probabilities, not on
+    an average of per-fold curves as in
+    :class:`~sklearn.model_selection.TunedThresholdClassifierCV`: a rare class
+    then contributes all its positives to one curve instead of a handful to
+    each fold's.
+
+    Among candidates with the best objective the lowest threshold is kept,
+    the one with the highest sensitivity. With ``thresholds=None`` the
+    threshold is an observed probability, so ``proba >= thresholds_``
+    reproduces the tuned predictions exactly.
+
+    A class whose tuning labels are all 0 or all 1 keeps the threshold 0.5,
+    with a :class:`UserWarning`: no threshold can be scored on it.
+
+    Objectives ignore sample weights, which are only passed on to
+    ``estimator.fit`` through metadata routing.
 
     Examples
     --------
@@ -109,25 +286,31 @@ class ThresholdOptimizer(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     >>> from sklearn.linear_model import LogisticRegression
     >>> from sklearn.multioutput import MultiOutputClassifier
     >>> from cardionet_sk import ThresholdOptimizer
-    >>> X, y = make_multilabel_classification(n_samples=300, n_classes=3, random_state=0)
-    >>> opt = ThresholdOptimizer(MultiOutputClassifier(LogisticRegression(max_iter=500)),
-    ...                          cv=3, random_state=0).fit(X, y)
-    >>> opt.thresholds_.shape
-    (3,)
-    >>> opt.predict(X[:2]).shape
-    (2, 3)
+    >>> X, y = make_multilabel_classification(n_samples=200, n_classes=3,
+    ...                                       random_state=0)
+    >>> clf = ThresholdOptimizer(MultiOutputClassifier(LogisticRegression()),
+    ...                          objective="youden", random_state=0).fit(X, y)
+    >>> clf.thresholds_.round(2)
+    array([0.56, 0.49, 0.45])
+    >>> clf.predict(X[:2])
+    array([[0, 1, 0],
+           [0, 1, 1]])
     """
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict_proba"])],
-        "objective": [StrOptions(set(OBJECTIVES)), callable],
-        "beta": [Interval(numbers.Real, 0, None, closed="neither")],
-        "min_sensitivity": [Interval(numbers.Real, 0, 1, closed="both"), "array-like", None],
-        "cv": ["cv_object", StrOptions({"prefit"}), Interval(numbers.Real, 0, 1, closed="neither")],
+        "objective": [StrOptions(_OBJECTIVES), callable],
+        "beta": [Interval(Real, 0, None, closed="neither")],
+        "min_sensitivity": [Interval(Real, 0, 1, closed="both"), "array-like", None],
+        "thresholds": [Interval(Integral, 2, None, closed="left"), "array-like", None],
+        "cv": [
+            "cv_object",
+            StrOptions({"prefit"}),
+            Interval(RealNotInt, 0.0, 1.0, closed="neither"),
+        ],
         "refit": ["boolean"],
-        "n_thresholds": [Interval(numbers.Integral, 2, None, closed="left")],
         "random_state": ["random_state"],
-        "n_jobs": [numbers.Integral, None],
+        "n_jobs": [Integral, None],
     }
 
     def __init__(
@@ -137,9 +320,9 @@ class ThresholdOptimizer(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         objective="f1",
         beta=1.0,
         min_sensitivity=None,
+        thresholds=None,
         cv=5,
         refit=True,
-        n_thresholds=1000,
         random_state=None,
         n_jobs=None,
     ):
@@ -147,241 +330,234 @@ class ThresholdOptimizer(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.objective = objective
         self.beta = beta
         self.min_sensitivity = min_sensitivity
+        self.thresholds = thresholds
         self.cv = cv
         self.refit = refit
-        self.n_thresholds = n_thresholds
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, **fit_params):
-        """Tune the thresholds on out-of-fold probabilities, then refit.
+    @_fit_context(
+        # ThresholdOptimizer.estimator is not validated yet
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X, y, **params):
+        """Fit the classifier and tune the threshold of each class.
 
         Parameters
         ----------
-        X : array-like
-            Training data, in whatever form ``estimator`` takes (ECG records
-            for :class:`CardioNetClassifier`).
+        X : array-like of shape (n_samples, ...)
+            Training data, as accepted by ``estimator``; held-out tuning data
+            when ``cv="prefit"``.
+
         y : array-like or DataFrame of shape (n_samples, n_classes) or (n_samples,)
-            0/1 label indicator matrix, or a binary 0/1 vector.
-        **fit_params : dict
-            Passed to ``estimator.fit``.
+            0/1 indicator matrix, or a 0/1 vector for a binary problem.
+
+        **params : dict
+            Metadata routed to ``estimator.fit`` and to the splitter's
+            ``split``. Only available with ``enable_metadata_routing=True``;
+            see the :ref:`User Guide <metadata_routing>`.
 
         Returns
         -------
-        self : ThresholdOptimizer
-            The fitted meta-estimator.
+        self : object
+            Fitted estimator.
         """
+        _raise_for_params(params, self, "fit")
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        self._binary = np.asarray(y).ndim == 1
-        y_matrix, names = check_multilabel_y(y)
-        n_classes = y_matrix.shape[1]
+        X, y = indexable(X, y)
+        y_indicator, class_names = check_multilabel_y(y)
+        n_classes = y_indicator.shape[1]
+        self._binary = np.ndim(y) == 1
+        # Checked before any fitting, which may take hours for a network.
         min_sensitivity = self._check_min_sensitivity(n_classes)
-        if self.cv == "prefit":
+        routed_params = process_routing(self, "fit", **params)
+
+        if isinstance(self.cv, str):  # "prefit", the only string cv allowed
             check_is_fitted(self.estimator)
             self.estimator_ = self.estimator
-            proba, y_tune = self._positive_proba(self.estimator, X, n_classes), y_matrix
+            proba = _positive_proba(self.estimator_, X, n_classes)
         else:
-            if sp.issparse(X):
-                # Formats such as DIA cannot be indexed by row.
-                X = X.tocsr()
-            # One label is stratified on, whether y came as a vector or a column.
-            target = y_matrix[:, 0] if n_classes == 1 else y_matrix
-            splits = list(self._splitter(target).split(X, target))
-            if not self.refit and len(splits) != 1:
+            # A single label is stratified on, whether y is a vector or a column.
+            split_y = y_indicator[:, 0] if n_classes == 1 else y_indicator
+            cv = self._check_cv(n_classes)
+            splits = list(cv.split(X, split_y, **routed_params.splitter.split))
+            if not self.refit and len(splits) > 1:
                 raise ValueError(
-                    f"refit=False keeps the model of a single split, but cv gives {len(splits)} "
-                    "splits: use a float cv (a held-out fraction) or a single-split splitter."
+                    f"refit=False needs a cv with a single split; got {len(splits)} "
+                    "splits. Use refit=True to fit the estimator on all the data."
                 )
-            fitted = Parallel(n_jobs=self.n_jobs)(
-                delayed(_fit_and_predict)(
-                    self, clone(self.estimator), X, y, train, test, n_classes, fit_params
+            fold_estimators, fold_proba = zip(
+                *Parallel(n_jobs=self.n_jobs)(
+                    delayed(_fit_and_predict_proba)(
+                        clone(self.estimator),
+                        X,
+                        y,
+                        train,
+                        test,
+                        n_classes,
+                        routed_params.estimator.fit,
+                    )
+                    for train, test in splits
                 )
-                for train, test in splits
             )
-            test_rows = np.concatenate([test for _, test in splits])
-            proba = np.concatenate([p for _, p in fitted])
-            y_tune = y_matrix[test_rows]
-            self.estimator_ = (
-                clone(self.estimator).fit(X, y, **fit_params) if self.refit else fitted[0][0]
-            )
-        self.classes_ = self._class_names(names, n_classes)
-        self.thresholds_ = np.full(n_classes, 0.5)
-        self.best_scores_ = np.full(n_classes, np.nan)
-        for k in range(n_classes):
-            positives = int(y_tune[:, k].sum())
-            if positives in (0, len(y_tune)):
-                warnings.warn(
-                    f"Class {self.classes_[-1] if self._binary else self.classes_[k]} has "
-                    f"{'no positive' if positives == 0 else 'no negative'} record in the tuning "
-                    "data: its threshold cannot be tuned and stays 0.5.",
-                    UserWarning,
-                    stacklevel=2,
-                )
-                continue
-            self.thresholds_[k], self.best_scores_[k] = self._tune(
-                y_tune[:, k], proba[:, k], None if min_sensitivity is None else min_sensitivity[k]
-            )
+            proba = np.concatenate(fold_proba)
+            y_indicator = y_indicator[np.concatenate([test for _, test in splits])]
+            if self.refit:
+                self.estimator_ = clone(self.estimator).fit(X, y, **routed_params.estimator.fit)
+            else:
+                self.estimator_ = fold_estimators[0]
+
+        self.classes_ = self._class_names(class_names, n_classes)
+        self.thresholds_, self.best_scores_ = self._tune(y_indicator, proba, min_sensitivity)
         if hasattr(self.estimator_, "n_features_in_"):
             self.n_features_in_ = self.estimator_.n_features_in_
+        if hasattr(self.estimator_, "feature_names_in_"):
+            self.feature_names_in_ = self.estimator_.feature_names_in_
         return self
 
-    def _check_min_sensitivity(self, n_classes):
-        if self.objective != "specificity_at_sensitivity":
-            return None
-        if self.min_sensitivity is None:
-            raise ValueError(
-                "objective='specificity_at_sensitivity' needs min_sensitivity, the recall "
-                "each class must keep (a number or one per class)."
+    def _check_cv(self, n_classes):
+        # Stratified splitters, check_cv's choice for classifiers, reject
+        # multi-label y: they are kept for a single label.
+        if isinstance(self.cv, RealNotInt):
+            splitter = StratifiedShuffleSplit if n_classes == 1 else ShuffleSplit
+            return splitter(n_splits=1, test_size=self.cv, random_state=self.random_state)
+        if self.cv is None or isinstance(self.cv, Integral):
+            splitter = StratifiedKFold if n_classes == 1 else KFold
+            return splitter(
+                n_splits=5 if self.cv is None else self.cv,
+                shuffle=True,
+                random_state=self.random_state,
             )
-        values = np.broadcast_to(np.asarray(self.min_sensitivity, dtype=float), (n_classes,))
-        if not np.all((values >= 0) & (values <= 1)):
-            raise ValueError(f"min_sensitivity must lie in [0, 1]; got {values.tolist()}.")
-        return values
+        return check_cv(self.cv)
 
-    def _splitter(self, y):
-        if isinstance(self.cv, numbers.Real) and not isinstance(self.cv, numbers.Integral):
-            return ShuffleSplit(n_splits=1, test_size=self.cv, random_state=self.random_state)
-        if isinstance(self.cv, numbers.Integral):
-            if y.ndim == 1:
-                return StratifiedKFold(self.cv)
-            return KFold(self.cv, shuffle=True, random_state=self.random_state)
-        return check_cv(self.cv, y, classifier=True)
-
-    def _class_names(self, names, n_classes):
+    def _class_names(self, class_names, n_classes):
         if self._binary:
             return np.array([0, 1])
-        if names is not None:
-            return names
+        if class_names is not None:
+            return class_names
         estimator_classes = getattr(self.estimator_, "classes_", None)
         if (
             isinstance(estimator_classes, np.ndarray)
             and estimator_classes.shape == (n_classes,)
-            and estimator_classes.dtype.kind in "OUS"
+            and all(isinstance(name, str) for name in estimator_classes)
         ):
             return estimator_classes
         return np.arange(n_classes)
 
-    def _positive_proba(self, estimator, X, n_classes):
-        """Probability of the positive value of each label, as an (n_samples, n_classes) array.
+    def _check_min_sensitivity(self, n_classes):
+        if self.objective != "specificity_at_sensitivity":
+            return np.full(n_classes, np.nan)
+        if self.min_sensitivity is None:
+            raise ValueError("objective='specificity_at_sensitivity' needs min_sensitivity.")
+        return check_thresholds(self.min_sensitivity, n_classes, name="min_sensitivity")
 
-        Multi-label estimators report it in one of two ways: an (n, k) array, or a list of k
-        arrays (n, 2) (n, 1 where a label took one value only in training). Binary ones give
-        (n, 2).
-        """
-        proba = estimator.predict_proba(X)
-        if isinstance(proba, list):
-            columns = []
-            for j, p in enumerate(proba):
-                if p.shape[1] == 1:
-                    # Only one value was seen for this label: it is certain.
-                    seen = np.ravel(estimator.classes_[j])[0]
-                    columns.append(np.full(len(p), float(seen == 1)))
-                else:
-                    columns.append(p[:, -1])
-            proba = np.column_stack(columns)
-        proba = np.asarray(proba, dtype=float)
-        if self._binary or (n_classes == 1 and proba.shape[1] == 2):
-            return proba[:, -1:] if proba.ndim == 2 else proba[:, np.newaxis]
-        if proba.shape[1] != n_classes:
-            raise ValueError(
-                f"{type(estimator).__name__}.predict_proba gives {proba.shape[1]} columns for "
-                f"{n_classes} classes."
-            )
-        return proba
+    def _tune(self, y, proba, min_sensitivity):
+        """Best threshold and objective of each label on the tuning data."""
+        n_classes = y.shape[1]
+        label_names = self.classes_[1:] if self._binary else self.classes_
 
-    def _tune(self, y_true, score, min_sensitivity):
-        """The best threshold of one class and the objective there."""
-        order = np.argsort(-score, kind="mergesort")
-        score, y_true = score[order], y_true[order]
-        # Last position of each distinct score: predicting score >= t for each candidate t.
-        last = np.flatnonzero(np.r_[np.diff(score) != 0, True])
-        candidates = score[last]
-        if callable(self.objective):
-            if len(candidates) > self.n_thresholds:
-                picked = np.unique(
-                    np.quantile(
-                        np.arange(len(candidates)), np.linspace(0, 1, self.n_thresholds)
-                    ).astype(int)
+        thresholds = np.full(n_classes, _FALLBACK_THRESHOLD)
+        best_scores = np.full(n_classes, np.nan)
+        for j, name in enumerate(label_names):
+            y_j, proba_j = y[:, j], proba[:, j]
+            if y_j.min() == y_j.max():
+                warnings.warn(
+                    f"Class '{name}' has only {'positive' if y_j[0] else 'negative'} "
+                    f"examples in the tuning data, so no threshold can be tuned; it "
+                    f"keeps the threshold {_FALLBACK_THRESHOLD}.",
+                    UserWarning,
+                    stacklevel=2,
                 )
-                last, candidates = last[picked], candidates[picked]
-            values = np.array(
-                [self.objective(y_true, (score >= t).astype(int)) for t in candidates]
+                continue
+            if self.thresholds is None:
+                candidates = np.unique(proba_j)
+            elif isinstance(self.thresholds, Integral):
+                candidates = np.linspace(proba_j.min(), proba_j.max(), self.thresholds)
+            else:
+                candidates = np.unique(np.asarray(self.thresholds, dtype=np.float64))
+            scores = _candidate_scores(
+                y_j, proba_j, candidates, self.objective, self.beta, min_sensitivity[j]
             )
-        else:
-            tp = np.cumsum(y_true)[last].astype(float)
-            fp = (last + 1) - tp
-            positives, negatives = y_true.sum(), len(y_true) - y_true.sum()
-            fn, tn = positives - tp, negatives - fp
-            values = _objective_from_counts(
-                self.objective, tp, fp, fn, tn, beta=self.beta, min_sensitivity=min_sensitivity
-            )
-        best = int(np.argmax(values))
-        lower = score[last[best] + 1] if last[best] + 1 < len(score) else candidates[best] / 2
-        return float((candidates[best] + lower) / 2), float(values[best])
+            # Candidates are ascending, so argmax keeps the lowest of tied ones.
+            best = np.argmax(scores)
+            if np.isneginf(scores[best]):
+                raise ValueError(
+                    f"No candidate threshold reaches sensitivity {min_sensitivity[j]} "
+                    f"for class '{name}'; its lowest candidate is {candidates[0]}. "
+                    "Add lower values to thresholds."
+                )
+            thresholds[j], best_scores[j] = candidates[best], scores[best]
+        return thresholds, best_scores
 
     def predict_proba(self, X):
-        """Probabilities of the fitted estimator.
+        """Probability of each class, as given by the fitted estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Samples, as accepted by ``estimator.predict_proba``.
 
         Returns
         -------
-        proba : ndarray of shape (n_samples, n_classes), or (n_samples, 2) if binary
-            The positive-class probability of each label (lists of per-label
-            arrays are stacked into one array).
+        proba : ndarray of shape (n_samples, n_classes) or (n_samples, 2)
+            Probability of each class being present; the estimator's binary
+            ``(n_samples, 2)`` probabilities for a 1-D ``y``.
         """
-        check_is_fitted(self, "estimator_")
-        proba = self._positive_proba(self.estimator_, X, len(self.thresholds_))
+        check_is_fitted(self)
         if self._binary:
-            return np.column_stack([1 - proba[:, 0], proba[:, 0]])
-        return proba
+            return self.estimator_.predict_proba(X)
+        return _positive_proba(self.estimator_, X, len(self.thresholds_))
 
     def predict(self, X):
-        """Labels: each class's probability at or above its tuned threshold.
+        """Labels of each sample: probabilities at or above ``thresholds_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Samples, as accepted by ``estimator.predict_proba``.
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples, n_classes), or (n_samples,) if binary
+        y_pred : ndarray of shape (n_samples, n_classes) or (n_samples,)
+            0/1 indicator matrix, or a 0/1 vector for a 1-D ``y``.
         """
-        check_is_fitted(self, "estimator_")
-        predicted = (
-            self._positive_proba(self.estimator_, X, len(self.thresholds_)) >= self.thresholds_
-        ).astype(np.int64)
-        return predicted[:, 0] if self._binary else predicted
+        check_is_fitted(self)
+        proba = _positive_proba(self.estimator_, X, len(self.thresholds_))
+        y_pred = (proba >= self.thresholds_).astype(np.int64)
+        return y_pred[:, 0] if self._binary else y_pred
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        inner = get_tags(self.estimator)
-        tags.input_tags = inner.input_tags
-        tags.classifier_tags.multi_label = True
         tags.classifier_tags.multi_class = False
-        tags.target_tags.required = True
+        tags.classifier_tags.multi_label = True
         tags.target_tags.multi_output = True
-        tags.non_deterministic = inner.non_deterministic
+        # X reaches the estimator untouched, so it accepts what the estimator does.
+        tags.input_tags = get_tags(self.estimator).input_tags
         return tags
 
+    def get_metadata_routing(self):
+        """Get metadata routing of this object.
 
-def _fit_and_predict(optimizer, estimator, X, y, train, test, n_classes, fit_params):
-    estimator.fit(_safe_indexing(X, train), _safe_indexing(y, train), **fit_params)
-    return estimator, optimizer._positive_proba(estimator, _safe_indexing(X, test), n_classes)
+        Please check :ref:`User Guide <metadata_routing>` on how the routing
+        mechanism works.
 
-
-def _objective_from_counts(objective, tp, fp, fn, tn, *, beta, min_sensitivity):
-    """A built-in objective for every candidate threshold, from its confusion counts."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sensitivity = tp / (tp + fn)
-        specificity = tn / (tn + fp)
-        if objective in ("f1", "fbeta"):
-            b2 = 1.0 if objective == "f1" else beta**2
-            values = (1 + b2) * tp / ((1 + b2) * tp + b2 * fn + fp)
-        elif objective == "youden":
-            values = sensitivity + specificity - 1
-        elif objective == "balanced_accuracy":
-            values = (sensitivity + specificity) / 2
-        elif objective == "mcc":
-            values = (tp * tn - fp * fn) / np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
-        else:
-            values = np.where(sensitivity >= min_sensitivity, specificity, -np.inf)
-    return np.nan_to_num(values, nan=0.0, neginf=-np.inf)
+        Returns
+        -------
+        routing : MetadataRouter
+            A :class:`~sklearn.utils.metadata_routing.MetadataRouter`
+            encapsulating routing information.
+        """
+        return (
+            MetadataRouter(owner=self)
+            .add(
+                estimator=self.estimator,
+                method_mapping=MethodMapping().add(callee="fit", caller="fit"),
+            )
+            .add(
+                splitter=self.cv,
+                method_mapping=MethodMapping().add(callee="split", caller="fit"),
+            )
+        )

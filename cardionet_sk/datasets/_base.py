@@ -4,7 +4,6 @@ import ast
 import os
 import shutil
 from importlib import resources
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -126,10 +125,3 @@ def _make_bunch(data, target, frame, *, sampling_rate, descr, return_X_y, as_fra
         frame=frame,
         DESCR=descr,
     )
-
-
-def _check_path_exists(path, what):
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{what} not found: {path}")
-    return path

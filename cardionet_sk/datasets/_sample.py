@@ -95,6 +95,11 @@ def load_sample(*, return_X_y=False, as_frame=False):
         frame = pd.read_csv(f, index_col="ecg_id")
     frame["scp_codes"] = _parse_scp_codes(frame["scp_codes"], source=SAMPLE_METADATA)
     return _make_bunch(
-        data, target, frame, sampling_rate=100, descr=_load_descr("ptbxl_sample.rst"),
-        return_X_y=return_X_y, as_frame=as_frame,
+        data,
+        target,
+        frame,
+        sampling_rate=100,
+        descr=_load_descr("ptbxl_sample.rst"),
+        return_X_y=return_X_y,
+        as_frame=as_frame,
     )
