@@ -45,9 +45,8 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data" / "ptbxl"
-RESULTS = REPO / "benchmarks" / "results" / "load_ptbxl.md"
+from _common import RESULTS, unpack_shared
+
 PHASES = {"cold": False, "cached": False, "cached + copy": True}
 
 
@@ -67,15 +66,24 @@ def measure(data_home, folds, *, copy, trace):
     tracemalloc.stop()
     rss_growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) * 1024
     return dict(
-        seconds=seconds, traced_peak=traced_peak, rss_growth=rss_growth, nbytes=data.nbytes,
+        seconds=seconds,
+        traced_peak=traced_peak,
+        rss_growth=rss_growth,
+        nbytes=data.nbytes,
         shape=list(data.shape),
     )
 
 
 def run_child(data_home, folds, phase, *, trace):
     command = [
-        sys.executable, __file__, "--measure", phase, "--data-home", str(data_home),
-        "--folds", *map(str, folds),
+        sys.executable,
+        __file__,
+        "--measure",
+        phase,
+        "--data-home",
+        str(data_home),
+        "--folds",
+        *map(str, folds),
     ] + (["--trace"] if trace else [])
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])
@@ -85,11 +93,7 @@ def prepare_home(source_home, folds, tmp):
     """A private data home: the given records linked, or ../shared unpacked."""
     root = tmp / "ptbxl"
     if source_home is None:
-        subprocess.run(
-            [sys.executable, str(SHARED / "unpack.py"), str(root), "--folds",
-             ",".join(map(str, folds))],
-            check=True, capture_output=True,
-        )
+        unpack_shared(root, folds)
     else:
         root.mkdir()
         for entry in (Path(source_home).expanduser() / "ptbxl").iterdir():
@@ -107,8 +111,7 @@ def benchmark(data_home, folds, repeats):
             if phase == "cold":
                 shutil.rmtree(cache, ignore_errors=True)
             runs.append(run_child(data_home, folds, phase, trace=trace))
-            print(f"  {phase:<14} {'tracemalloc' if trace else 'timed':<11} {runs[-1]}",
-                  flush=True)
+            print(f"  {phase:<14} {'tracemalloc' if trace else 'timed':<11} {runs[-1]}", flush=True)
         timed, traced = runs[:-1], runs[-1]
         rows[phase] = dict(
             seconds=statistics.median(r["seconds"] for r in timed),
@@ -170,15 +173,19 @@ def main():
     parser.add_argument("--data-home", type=Path, help="a data home holding ptbxl/")
     parser.add_argument("--folds", type=int, nargs="+", default=list(range(1, 10)))
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per load")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="default: %(default)s")
+    parser.add_argument(
+        "--out", type=Path, default=RESULTS / "load_ptbxl.md", help="default: %(default)s"
+    )
     parser.add_argument("--measure", choices=list(PHASES), help=argparse.SUPPRESS)
     parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.measure:
-        print(json.dumps(
-            measure(args.data_home, args.folds, copy=PHASES[args.measure], trace=args.trace)
-        ))
+        print(
+            json.dumps(
+                measure(args.data_home, args.folds, copy=PHASES[args.measure], trace=args.trace)
+            )
+        )
         return
     with tempfile.TemporaryDirectory(prefix="load_ptbxl_") as tmp:
         home = prepare_home(args.data_home, args.folds, Path(tmp))

@@ -14,7 +14,6 @@ tracing) is run once beforehand and not timed.
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
@@ -24,6 +23,8 @@ import numpy as np
 from cardionet_sk import CardioNetClassifier
 from cardionet_sk._architectures import build_network
 from cardionet_sk._losses import WeightedBinaryCrossentropy
+
+from _common import machine
 
 
 def bare_keras(X, y, seed):
@@ -81,8 +82,7 @@ def main():
         "median_seconds": median,
         "fit_ratio": median["wrapper_fit"] / median["keras_fit"],
         "predict_ratio": median["wrapper_predict"] / median["keras_predict"],
-        "machine": f"{platform.processor() or platform.machine()}, "
-        f"{__import__('os').cpu_count()} CPU cores, {platform.system()}",
+        "machine": machine(),
         "keras": keras.__version__,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)

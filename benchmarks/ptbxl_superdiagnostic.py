@@ -18,10 +18,6 @@ Writes ``benchmarks/results/superdiagnostic.md``, ``superdiagnostic.json`` and
 
 import argparse
 import json
-import platform
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,9 +28,8 @@ from sklearn.metrics import f1_score, roc_auc_score, roc_curve
 from cardionet_sk import CardioNetClassifier, ThresholdOptimizer, list_pretrained
 from cardionet_sk.datasets import fetch_ptbxl
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data" / "ptbxl"
-RESULTS = ROOT / "benchmarks" / "results"
+from _common import RESULTS, ptbxl_data_home
+from _common import machine as describe_machine
 
 #: Strodthoff et al. (2020), superdiagnostic task, 100 Hz, test fold 10: macro AUC.
 PUBLISHED_BENCHMARK = {
@@ -80,13 +75,7 @@ def main():
     parser.add_argument("--data-home", type=Path, default=None)
     parser.add_argument("--bootstrap", type=int, default=1000)
     args = parser.parse_args()
-    data_home = args.data_home
-    if data_home is None:
-        data_home = Path(tempfile.mkdtemp(prefix="ptbxl-"))
-        subprocess.run(
-            [sys.executable, str(SHARED / "unpack.py"), str(data_home / "ptbxl"), "--folds", "9"],
-            check=True,
-        )
+    data_home = ptbxl_data_home(args.data_home, folds=[9])
     data = fetch_ptbxl(data_home, folds=[9], download_if_missing=False)
     X9, y9 = np.asarray(data.data), data.target
 
@@ -132,7 +121,7 @@ def main():
         )
         curves[name] = [roc_curve(y9[:, k], proba[:, k])[:2] for k in range(len(classes))]
 
-    machine = f"{platform.machine()}, {__import__('os').cpu_count()} CPU cores, no GPU"
+    machine = describe_machine()
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "superdiagnostic.json").write_text(
         json.dumps(

@@ -14,9 +14,6 @@ Writes ``benchmarks/results/thresholds.md`` and ``thresholds.json``.
 
 import argparse
 import json
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +22,7 @@ from sklearn.metrics import precision_recall_fscore_support
 from cardionet_sk import PUBLISHED_THRESHOLDS, CardioNetClassifier, ThresholdOptimizer
 from cardionet_sk.datasets import fetch_ptbxl
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data" / "ptbxl"
-RESULTS = ROOT / "benchmarks" / "results"
+from _common import RESULTS, ptbxl_data_home
 
 #: The published CardioNet figures on the PTB-XL test fold, as reported with the release.
 PUBLISHED = {"macro_f1": 0.44, "micro_f1": 0.57, "HYP_recall": 0.01}
@@ -60,12 +55,7 @@ def main():
     parser.add_argument("--min-sensitivity", type=float, default=0.6)
     args = parser.parse_args()
 
-    data_home = args.data_home
-    if data_home is None:
-        data_home = Path(tempfile.mkdtemp(prefix="ptbxl-"))
-        subprocess.run(
-            [sys.executable, str(SHARED / "unpack.py"), str(data_home / "ptbxl")], check=True
-        )
+    data_home = ptbxl_data_home(args.data_home)
     data = fetch_ptbxl(data_home, folds=range(1, 10), download_if_missing=False)
     held_out = json.loads((RESULTS / f"{args.model}.json").read_text())["validation_ecg_ids"]
     tune = np.isin(data.ecg_id, held_out)

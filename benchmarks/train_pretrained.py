@@ -22,9 +22,6 @@ Progress goes to stdout, one line per epoch.
 
 import argparse
 import json
-import platform
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,9 +33,8 @@ from cardionet_sk import CardioNetClassifier, ThresholdOptimizer
 from cardionet_sk._hub import _EMBEDDED_DIR, DEFAULT_REPO_ID
 from cardionet_sk.datasets import fetch_ptbxl
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data" / "ptbxl"
-RESULTS = ROOT / "benchmarks" / "results"
+from _common import RESULTS, ptbxl_data_home
+from _common import machine as describe_machine
 
 #: Settings of each shipped model; every other parameter is the classifier's default
 #: (batch 32, Adam at 1e-3, balanced per-label weights, per-lead standardisation).
@@ -113,12 +109,9 @@ def evaluate(y, proba, thresholds, classes):
 
 
 def load(data_home):
-    if data_home is None:
-        data_home = Path(tempfile.mkdtemp(prefix="ptbxl-"))
-        subprocess.run(
-            [sys.executable, str(SHARED / "unpack.py"), str(data_home / "ptbxl")], check=True
-        )
-    return fetch_ptbxl(data_home, folds=range(1, 10), download_if_missing=False, verbose=True)
+    return fetch_ptbxl(
+        ptbxl_data_home(data_home), folds=range(1, 10), download_if_missing=False, verbose=True
+    )
 
 
 def main():
@@ -166,7 +159,7 @@ def main():
     weights_dtype = "float16" if auc16 == auc32 else "float32"
     print(f"fold-9 AUC float32 {auc32}, float16 {auc16}: storing {weights_dtype}", flush=True)
 
-    machine = f"{platform.machine()}, {__import__('os').cpu_count()} CPU cores, no GPU"
+    machine = describe_machine()
     description = (
         f"{preset['summary']} trained by cardionet-sk on PTB-XL folds 1-8, with "
         "per-class thresholds tuned for F1 on fold 9."
