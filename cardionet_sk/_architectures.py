@@ -5,7 +5,30 @@ The builders return uncompiled models; training choices live in the classifier.
 """
 
 import keras
+import numpy as np
 from keras import layers
+
+
+class _LayerSeeds:
+    """Keyword arguments that seed each random layer from one integer, or leave it unseeded.
+
+    Keras draws the seed of an unseeded initialiser or dropout layer from Python's global
+    ``random`` generator, which other threads of the process (a Dask worker's event loop,
+    for one) draw from as well: explicit seeds keep a seeded network the same wherever it
+    is built.
+    """
+
+    def __init__(self, seed):
+        self._rng = None if seed is None else np.random.default_rng(seed)
+
+    def _next(self):
+        return None if self._rng is None else int(self._rng.integers(2**31 - 1))
+
+    def kernel(self):
+        return {"kernel_initializer": keras.initializers.GlorotUniform(seed=self._next())}
+
+    def dropout(self):
+        return {"seed": self._next()}
 
 
 def build_cardionet(
@@ -16,6 +39,7 @@ def build_cardionet(
     kernel_sizes=(7, 5, 3),
     dense_units=256,
     dropout=0.5,
+    seed=None,
 ):
     """The published CardioNet 1D-CNN.
 
@@ -27,25 +51,34 @@ def build_cardionet(
 
     The pooling layers pad (``same``), which changes nothing for even lengths
     such as 1000 but lets records shorter than ``2 ** len(filters)`` samples
-    through instead of collapsing to zero length.
+    through instead of collapsing to zero length. An integer ``seed`` fixes the
+    initial weights and the dropout masks.
     """
     if len(filters) != len(kernel_sizes):
         raise ValueError(
             f"filters and kernel_sizes must have the same length; got {len(filters)} filters "
             f"and {len(kernel_sizes)} kernel sizes."
         )
+    seeds = _LayerSeeds(seed)
     inputs = keras.Input(shape=input_shape, name="ecg")
     x = inputs
     for i, (n_filters, kernel_size) in enumerate(zip(filters, kernel_sizes), start=1):
         x = layers.Conv1D(
-            n_filters, kernel_size, padding="same", activation="relu", name=f"conv{i}"
+            n_filters,
+            kernel_size,
+            padding="same",
+            activation="relu",
+            name=f"conv{i}",
+            **seeds.kernel(),
         )(x)
         x = layers.BatchNormalization(name=f"bn{i}")(x)
         x = layers.MaxPooling1D(2, padding="same", name=f"pool{i}")(x)
     x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(dense_units, activation="relu", name="dense")(x)
-    x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(n_outputs, activation="sigmoid", name="probabilities")(x)
+    x = layers.Dense(dense_units, activation="relu", name="dense", **seeds.kernel())(x)
+    x = layers.Dropout(dropout, name="dropout", **seeds.dropout())(x)
+    outputs = layers.Dense(n_outputs, activation="sigmoid", name="probabilities", **seeds.kernel())(
+        x
+    )
     return keras.Model(inputs, outputs, name="cardionet")
 
 
@@ -58,6 +91,7 @@ def build_resnet1d_wang(
     stem_kernel_size=7,
     dense_units=128,
     dropout=0.5,
+    seed=None,
 ):
     """The 1D ResNet of the PTB-XL benchmark (``resnet1d_wang``, Strodthoff et al. 2020).
 
@@ -68,11 +102,18 @@ def build_resnet1d_wang(
     Dropout(``dropout / 2``) -> Dense(``dense_units``, ReLU) -> BN ->
     Dropout(``dropout``) -> Dense(``n_outputs``, sigmoid). Fully convolutional
     with global pooling, so it takes records of any length:
-    ``input_shape[0]`` may be ``None``.
+    ``input_shape[0]`` may be ``None``. An integer ``seed`` fixes the initial
+    weights and the dropout masks.
     """
+    seeds = _LayerSeeds(seed)
     inputs = keras.Input(shape=(None, input_shape[-1]), name="ecg")
     x = layers.Conv1D(
-        filters[0], stem_kernel_size, padding="same", use_bias=False, name="stem_conv"
+        filters[0],
+        stem_kernel_size,
+        padding="same",
+        use_bias=False,
+        name="stem_conv",
+        **seeds.kernel(),
     )(inputs)
     x = layers.BatchNormalization(name="stem_bn")(x)
     x = layers.ReLU(name="stem_relu")(x)
@@ -87,13 +128,19 @@ def build_resnet1d_wang(
                 padding="same",
                 use_bias=False,
                 name=f"block{i}_conv{j}",
+                **seeds.kernel(),
             )(x)
             x = layers.BatchNormalization(name=f"block{i}_bn{j}")(x)
             if j < len(kernel_sizes):
                 x = layers.ReLU(name=f"block{i}_relu{j}")(x)
         if stride != 1 or shortcut.shape[-1] != n_filters:
             shortcut = layers.Conv1D(
-                n_filters, 1, strides=stride, use_bias=False, name=f"block{i}_shortcut"
+                n_filters,
+                1,
+                strides=stride,
+                use_bias=False,
+                name=f"block{i}_shortcut",
+                **seeds.kernel(),
             )(shortcut)
             shortcut = layers.BatchNormalization(name=f"block{i}_shortcut_bn")(shortcut)
         x = layers.Add(name=f"block{i}_add")([x, shortcut])
@@ -105,11 +152,13 @@ def build_resnet1d_wang(
         ]
     )
     x = layers.BatchNormalization(name="head_bn1")(x)
-    x = layers.Dropout(dropout / 2, name="head_dropout1")(x)
-    x = layers.Dense(dense_units, activation="relu", name="dense")(x)
+    x = layers.Dropout(dropout / 2, name="head_dropout1", **seeds.dropout())(x)
+    x = layers.Dense(dense_units, activation="relu", name="dense", **seeds.kernel())(x)
     x = layers.BatchNormalization(name="head_bn2")(x)
-    x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(n_outputs, activation="sigmoid", name="probabilities")(x)
+    x = layers.Dropout(dropout, name="dropout", **seeds.dropout())(x)
+    outputs = layers.Dense(n_outputs, activation="sigmoid", name="probabilities", **seeds.kernel())(
+        x
+    )
     return keras.Model(inputs, outputs, name="resnet1d_wang")
 
 
@@ -133,8 +182,10 @@ ARCHITECTURES = {
 }
 
 
-def build_network(architecture, input_shape, n_outputs, **hyperparameters):
+def build_network(architecture, input_shape, n_outputs, *, seed=None, **hyperparameters):
     """Build the named architecture; ``None`` hyper-parameters take its defaults.
+
+    An integer ``seed`` fixes the initial weights and dropout masks.
 
     Raises
     ------
@@ -153,4 +204,4 @@ def build_network(architecture, input_shape, n_outputs, **hyperparameters):
             f"Architecture {architecture!r} does not take {sorted(unknown)}; "
             f"its hyper-parameters are {sorted(defaults)}."
         )
-    return builder(input_shape, n_outputs, **{**defaults, **given})
+    return builder(input_shape, n_outputs, seed=seed, **{**defaults, **given})

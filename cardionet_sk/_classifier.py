@@ -142,7 +142,7 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         Timesteps per record (or per window) seen in fit.
     n_leads_in_ : int
         Leads per record seen in fit.
-    mean_, scale_ : ndarray of shape (n_leads_in_,)
+    mean_, scale_ : ndarray of shape (`n_leads_in_`,)
         Per-lead standardisation learned in fit (zeros and ones when
         ``standardize=False``).
     history_ : dict of str to list
@@ -208,6 +208,12 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         "verbose": ["verbose"],
     }
 
+    # Fitted attributes, declared for mypy only: annotations create no class attributes, so
+    # ``hasattr(self, "model_")`` and ``check_is_fitted`` behave as before.
+    model_: keras.Model
+    n_classes_: int
+    history_: dict[str, list[float]]
+
     def __init__(
         self,
         architecture="cardionet",
@@ -264,7 +270,7 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         self.random_state = random_state
         self.verbose = verbose
         # scikeras keeps routed parameters (``optimizer__beta_1``) as attributes.
-        vars(self).update(kwargs)
+        vars(self).update(kwargs)  # type: ignore[attr-defined]  # Any base: mypy picks vars(type)
         if kwargs:
             self._user_params = set(kwargs)
 
@@ -304,6 +310,7 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
                 self.architecture,
                 (self._input_length, self.n_leads_in_),
                 self.n_classes_,
+                seed=self._random_state,
                 **self._hyperparameters(),
             )
             optimizer = unflatten_params(

@@ -218,11 +218,12 @@ def test_records_longer_than_the_crop_are_predicted_on_overlapping_crops():
     X, y = make_ecgs(n_timesteps=64)
     clf = CardioNetClassifier(**TINY, crop_size=16, window_aggregation="max").fit(X, y)
     # Default stride crop_size // 2: crops start at 0, 8, ..., 48.
-    crops = np.stack([X[:, s:s + 16] for s in range(0, 49, 8)], axis=1)
+    crops = np.stack([X[:, s : s + 16] for s in range(0, 49, 8)], axis=1)
     np.testing.assert_allclose(clf.predict_proba(X), clf.predict_proba(crops), rtol=1e-6)
     clf.set_params(crop_stride=16)
-    np.testing.assert_allclose(clf.predict_proba(X), clf.predict_proba(X.reshape(24, 4, 16, 12)),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        clf.predict_proba(X), clf.predict_proba(X.reshape(24, 4, 16, 12)), rtol=1e-6
+    )
 
 
 def test_crop_longer_than_the_records_is_rejected():
