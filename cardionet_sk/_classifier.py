@@ -365,13 +365,29 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
             )
         return X if X.ndim == 4 else X[:, np.newaxis]
 
-    def _validate_y(self, y, n_records, *, reset):
+    def _validate_y(self, y, n_records, *, reset, require_both_values):
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
         binary = np.asarray(y).ndim == 1
         y, names = check_multilabel_y(y, n_samples=n_records)
+        if require_both_values:
+            positives = y.sum(axis=0)
+            constant = (positives == 0) | (positives == n_records)
+            # A label with one value only has no decision to learn: a network trained
+            # on it predicts whatever its initialisation and a few steps give.
+            if binary and constant.any():
+                raise ValueError(
+                    "y contains one class only; a binary classifier needs records of both."
+                )
+            if constant.any():
+                labels = np.flatnonzero(constant) if names is None else np.asarray(names)[constant]
+                raise ValueError(
+                    f"Every class needs positive and negative examples, but in y the classes "
+                    f"{labels.tolist()} take one value only. Drop those columns or gather "
+                    "records with both values."
+                )
         if not reset:
             if y.shape[1] != self.n_classes_:
                 raise ValueError(
@@ -402,7 +418,9 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
                 (n_records, n_windows, n_timesteps, n_leads)
             ECG records (or windows of them). 2-D input is one lead.
         y : array-like or DataFrame of shape (n_records, n_classes) or (n_records,)
-            0/1 label indicator matrix.
+            0/1 label indicator matrix. Every class needs at least one positive
+            and one negative record (:meth:`partial_fit` does not ask this of
+            a single batch).
         sample_weight : array-like of shape (n_records,), default=None
             Weight of each record (shared by its windows).
 
@@ -442,14 +460,21 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
         """
         self._validate_params()
         return self._fit(
-            X, y, sample_weight, warm=hasattr(self, "model_"), epochs=1, validation_split=0.0
+            X,
+            y,
+            sample_weight,
+            warm=hasattr(self, "model_"),
+            epochs=1,
+            validation_split=0.0,
+            incremental=True,
         )
 
-    def _fit(self, X, y, sample_weight, *, warm, epochs, validation_split):
+    def _fit(self, X, y, sample_weight, *, warm, epochs, validation_split, incremental=False):
         check_thresholds(self.threshold, np.size(self.threshold))
         X = self._validate_X(X, reset=not warm)
         n_records, n_windows = X.shape[:2]
-        y = self._validate_y(y, n_records, reset=not warm)
+        # A batch of partial_fit may lack a class that the stream as a whole has.
+        y = self._validate_y(y, n_records, reset=not warm, require_both_values=not incremental)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight,

@@ -434,6 +434,28 @@ def test_y_with_values_other_than_0_and_1_is_rejected():
         CardioNetClassifier(**TINY).fit(X, y)
 
 
+def test_class_without_negative_or_positive_records_is_rejected():
+    X, y = make_ecgs()
+    frame = pd.DataFrame(y, columns=["NORM", "MI", "STTC", "CD", "HYP"])
+    frame["MI"], frame["HYP"] = 1, 0
+    with pytest.raises(ValueError, match=r"classes \['MI', 'HYP'\] take one value only"):
+        CardioNetClassifier(**TINY).fit(X, frame)
+
+
+def test_binary_y_with_one_class_is_rejected():
+    X, _ = make_ecgs()
+    with pytest.raises(ValueError, match="y contains one class only"):
+        CardioNetClassifier(**TINY).fit(X, np.ones(len(X), dtype=int))
+
+
+def test_partial_fit_accepts_a_batch_that_lacks_a_class():
+    X, y = make_ecgs()
+    y[:12, 4] = 0
+    clf = CardioNetClassifier(**TINY).partial_fit(X[:12], y[:12])
+    clf.partial_fit(X[12:], y[12:])
+    assert clf.predict_proba(X).shape == (24, 5)
+
+
 def test_three_dimensional_y_is_rejected():
     X, y = make_ecgs()
     with pytest.raises(ValueError, match="2-D indicator matrix"):

@@ -1,10 +1,11 @@
 """ruff and mypy pass on the repository, so that the README's test command enforces them.
 
 The tools read their configuration from pyproject.toml; each is skipped when not installed
-(they come with the test extra).
+(they come with the test extra), except on CI, where that is a failure.
 """
 
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run_tool(module, *args):
     if importlib.util.find_spec(module) is None:
-        pytest.skip(f"{module} is not installed: pip install -e '.[test]'")
+        # The README's test command installs the extra, so on CI a missing tool is a failure.
+        missing = pytest.fail if os.environ.get("CI") else pytest.skip
+        missing(f"{module} is not installed: pip install -e '.[test]'")
     result = subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=ROOT,

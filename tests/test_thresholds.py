@@ -578,13 +578,15 @@ EXPECTED_FAILED_CHECKS = {
 
 def expected_failed_checks(estimator):
     if isinstance(estimator.estimator, KNeighborsClassifier):
-        return {
-            **EXPECTED_FAILED_CHECKS,
-            "check_classifiers_multilabel_output_format_predict_proba": (
-                "k-NN probabilities are vote fractions that reach 0 and 1; the check wants "
-                "them strictly between"
-            ),
-        }
+        # k-NN separates the check's blobs perfectly, so any tuned threshold predicts them
+        # right and check_classifiers_train passes.
+        expected = {**EXPECTED_FAILED_CHECKS}
+        del expected["check_classifiers_train"]
+        expected["check_classifiers_multilabel_output_format_predict_proba"] = (
+            "k-NN probabilities are vote fractions that reach 0 and 1; the check wants "
+            "them strictly between"
+        )
+        return expected
     return EXPECTED_FAILED_CHECKS
 
 
