@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from joblib import parallel_backend
 from numpy.testing import assert_allclose, assert_array_equal
+from scipy.stats import binomtest
 from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin, clone, is_classifier
 from sklearn.datasets import make_classification, make_multilabel_classification
@@ -178,6 +179,54 @@ def test_specificity_objective_meets_min_sensitivity_on_the_tuning_data():
     for j, threshold in enumerate(tuned.thresholds_):
         next_threshold = proba[proba[:, j] > threshold, j].min()
         assert recall_score(y_tune[:, j], proba[:, j] >= next_threshold) < min_sensitivity[j]
+
+
+def exact_lower_bound(successes, trials, confidence_level):
+    """One-sided Clopper-Pearson bound, from scipy's two-sided exact interval."""
+    interval = binomtest(successes, trials).proportion_ci(2 * confidence_level - 1, "exact")
+    return interval.low
+
+
+def test_confidence_level_holds_the_lower_bound_of_sensitivity():
+    """The bound reaches min_sensitivity at each threshold, not at the next higher one."""
+    X, y = make_labels(n_samples=400, n_classes=3)
+    X_train, y_train, X_tune, y_tune = split_in_two(X, y)
+    fitted = MultiOutputClassifier(LogisticRegression()).fit(X_train, y_train)
+    tuned = ThresholdOptimizer(
+        fitted,
+        objective="specificity_at_sensitivity",
+        min_sensitivity=0.7,
+        confidence_level=0.95,
+        cv="prefit",
+    ).fit(X_tune, y_tune)
+
+    proba = tuned.predict_proba(X_tune)
+    for j, threshold in enumerate(tuned.thresholds_):
+        positives = proba[y_tune[:, j] == 1, j]
+        hits = int((positives >= threshold).sum())
+        assert exact_lower_bound(hits, positives.size, 0.95) >= 0.7
+        assert exact_lower_bound(hits - 1, positives.size, 0.95) < 0.7
+        # A margin above the point estimate: the unbounded search keeps a higher threshold.
+        assert hits / positives.size > 0.7
+
+
+def test_confidence_level_lowers_the_thresholds():
+    X, y = make_labels(n_samples=400, n_classes=3)
+    X_train, y_train, X_tune, y_tune = split_in_two(X, y)
+    fitted = MultiOutputClassifier(LogisticRegression()).fit(X_train, y_train)
+    tuned = {
+        level: ThresholdOptimizer(
+            fitted,
+            objective="specificity_at_sensitivity",
+            min_sensitivity=0.7,
+            confidence_level=level,
+            cv="prefit",
+        )
+        .fit(X_tune, y_tune)
+        .thresholds_
+        for level in (None, 0.95)
+    }
+    assert np.all(tuned[0.95] < tuned[None])
 
 
 def test_best_scores_are_the_objective_on_pooled_out_of_fold_probabilities():
@@ -424,6 +473,24 @@ def test_y_that_is_not_a_0_1_indicator_is_rejected(y, match):
 def test_min_sensitivity_is_validated(min_sensitivity, match):
     with pytest.raises(ValueError, match=match):
         tune_by_hand(objective="specificity_at_sensitivity", min_sensitivity=min_sensitivity)
+
+
+@pytest.mark.parametrize("confidence_level", [0.0, 1.0, 1.5])
+def test_confidence_level_outside_the_open_unit_interval_is_rejected(confidence_level):
+    with pytest.raises(ValueError, match="'confidence_level' parameter"):
+        tune_by_hand(
+            objective="specificity_at_sensitivity",
+            min_sensitivity=0.5,
+            confidence_level=confidence_level,
+        )
+
+
+def test_sensitivity_unreachable_with_confidence_names_the_confidence():
+    # Five of five positives bound sensitivity at 0.05 ** (1 / 5) = 0.55 with 95 % confidence.
+    with pytest.raises(ValueError, match="sensitivity 0.6 with confidence 0.95 for class"):
+        tune_by_hand(
+            objective="specificity_at_sensitivity", min_sensitivity=0.6, confidence_level=0.95
+        )
 
 
 def test_candidates_that_cannot_reach_min_sensitivity_are_rejected():
