@@ -37,6 +37,7 @@ from cardionet_sk import PUBLISHED_THRESHOLDS, CardioNetClassifier, ThresholdOpt
 from cardionet_sk.datasets import fetch_ptbxl
 
 from _common import RESULTS, ptbxl_data_home
+from _common import machine as describe_machine
 
 #: The published CardioNet figures on the PTB-XL test fold, as reported with the release.
 PUBLISHED = {"macro_f1": 0.44, "micro_f1": 0.57, "HYP_recall": 0.01}
@@ -150,7 +151,8 @@ def main():
     lines = [
         "# Decision thresholds, PTB-XL fold 9",
         "",
-        f"`python benchmarks/thresholds_ptbxl.py`: the embedded published CNN (trained on folds "
+        f"`python benchmarks/thresholds_ptbxl.py` on {describe_machine()}: the embedded "
+        "published CNN (trained on folds "
         f"1-8), reported on the {report.sum()} records of fold 9. *Tuned outside fold 9*: on the "
         f"{tune.sum()} records of folds 1-8 that training held out, of patients it never saw, "
         "with cardiologist-validated labels. *Cross-fitted in fold 9*: each half of fold 9 "
