@@ -194,6 +194,17 @@ def test_help_lists_the_commands_and_examples():
     assert "cardionet predict --format csv" in result.stdout
 
 
+def test_help_and_the_datasets_do_not_import_tensorflow():
+    # TensorFlow takes seconds to import: only loading a model should pay for it.
+    code = (
+        "import sys; from cardionet_sk._cli import main; import cardionet_sk.datasets\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules, file=sys.stderr)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stderr.strip().splitlines()[-1] == "False False"
+
+
 def test_every_command_has_help_with_examples(capsys):
     for command in ("predict", "info", "demo"):
         with pytest.raises(SystemExit) as exit_:
