@@ -87,14 +87,24 @@ def main():
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
-    print(
-        f"one epoch of fit, {args.records} records: wrapper {median['wrapper_fit']:.2f} s, "
-        f"bare Keras {median['keras_fit']:.2f} s, ratio {result['fit_ratio']:.3f}"
+    table = "\n".join(
+        [
+            "# Wrapper overhead",
+            "",
+            f"`python benchmarks/overhead.py` on {result['machine']}, Keras {keras.__version__}: "
+            f"the published CNN on {args.records} random records, median of {args.repeats} runs.",
+            "",
+            "| | CardioNetClassifier | bare Keras | ratio |",
+            "|---|---|---|---|",
+            f"| one epoch of fit | {median['wrapper_fit']:.2f} s | {median['keras_fit']:.2f} s | "
+            f"{result['fit_ratio']:.3f} |",
+            f"| predict_proba | {median['wrapper_predict']:.2f} s | "
+            f"{median['keras_predict']:.2f} s | {result['predict_ratio']:.3f} |",
+            "",
+        ]
     )
-    print(
-        f"predict_proba, {args.records} records: wrapper {median['wrapper_predict']:.2f} s, "
-        f"bare Keras {median['keras_predict']:.2f} s, ratio {result['predict_ratio']:.3f}"
-    )
+    args.output.with_suffix(".md").write_text(table)
+    print(table)
 
 
 if __name__ == "__main__":

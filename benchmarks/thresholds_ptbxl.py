@@ -29,14 +29,12 @@ import json
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import precision_recall_fscore_support
-from sklearn.model_selection import GroupKFold
 
 from cardionet_sk import PUBLISHED_THRESHOLDS, CardioNetClassifier, ThresholdOptimizer
 from cardionet_sk.datasets import fetch_ptbxl
 
-from _common import RESULTS, ptbxl_data_home
+from _common import RESULTS, cross_fitted_predictions, ptbxl_data_home
 from _common import machine as describe_machine
 
 #: The published CardioNet figures on the PTB-XL test fold, as reported with the release.
@@ -112,18 +110,9 @@ def main():
             "thresholds": tuned.thresholds_,
             "predicted": proba9 >= tuned.thresholds_,
         }
-        # ThresholdOptimizer only reads predict_proba of a prefit model, so tuning on
-        # fold-9 probabilities needs no second pass of the network.
-        fitted = _PrecomputedProba(proba9)
-        predicted, halves = np.zeros_like(y9, dtype=bool), []
-        for tune_half, report_half in GroupKFold(2, shuffle=True, random_state=0).split(
-            proba9, y9, patients9
-        ):
-            half = ThresholdOptimizer(fitted, cv="prefit", **settings).fit(tune_half, y9[tune_half])
-            predicted[report_half] = proba9[report_half] >= half.thresholds_
-            halves.append(half.thresholds_)
+        predicted, thresholds = cross_fitted_predictions(proba9, y9, patients9, **settings)
         results[f"{name}, cross-fitted in fold 9"] = {
-            "thresholds": np.mean(halves, axis=0),
+            "thresholds": thresholds,
             "predicted": predicted,
         }
     results = {
@@ -193,22 +182,6 @@ def main():
     ]
     (RESULTS / "thresholds.md").write_text("\n".join(lines))
     print("\n".join(lines))
-
-
-class _PrecomputedProba(ClassifierMixin, BaseEstimator):
-    """A fitted classifier whose "samples" are row indices into known probabilities."""
-
-    def __init__(self, proba):
-        self.proba = proba
-
-    def fit(self, X, y):
-        return self
-
-    def predict_proba(self, X):
-        return self.proba[np.asarray(X)]
-
-    def __sklearn_is_fitted__(self):
-        return True
 
 
 if __name__ == "__main__":

@@ -16,7 +16,14 @@ RESULTS = ROOT / "benchmarks" / "results"
 README = ROOT / "README.md"
 
 #: Tables in README order.
-TABLES = ["superdiagnostic", "thresholds", "cardionet-ptbxl", "resnet1d-wang-ptbxl", "load_ptbxl"]
+TABLES = [
+    "superdiagnostic",
+    "thresholds",
+    "cardionet-ptbxl",
+    "resnet1d-wang-ptbxl",
+    "load_ptbxl",
+    "overhead",
+]
 MARKERS = re.compile(r"(<!-- results -->\n).*?(<!-- /results -->)", flags=re.DOTALL)
 
 

@@ -136,6 +136,7 @@ BENCHMARK_TABLES = {
     ),
     "thresholds": ("python benchmarks/thresholds_ptbxl.py", 2, "Decision thresholds, fold 9"),
     "load_ptbxl": ("python benchmarks/load_ptbxl.py", 2, "fetch_ptbxl load benchmark"),
+    "overhead": ("python benchmarks/overhead.py", 2, "Wrapper overhead"),
 }
 #: Figures written next to the tables, shown after the table of the same name.
 BENCHMARK_FIGURES = {"superdiagnostic": "superdiagnostic_roc.png"}
