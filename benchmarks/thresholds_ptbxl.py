@@ -59,6 +59,13 @@ def scores(y, predicted, classes):
     }
 
 
+def short(policy):
+    """Column title of a policy: its tuning protocol as (A) or (B)."""
+    return policy.replace(", tuned outside fold 9", " (A)").replace(
+        ", cross-fitted in fold 9", " (B)"
+    )
+
+
 def tuning_policies(min_sensitivity):
     """The two tuned policies, as ThresholdOptimizer settings for a fitted model."""
     return {
@@ -142,14 +149,14 @@ def main():
         "",
         f"`python benchmarks/thresholds_ptbxl.py` on {describe_machine()}: the embedded "
         "published CNN (trained on folds "
-        f"1-8), reported on the {report.sum()} records of fold 9. *Tuned outside fold 9*: on the "
-        f"{tune.sum()} records of folds 1-8 that training held out, of patients it never saw, "
-        "with cardiologist-validated labels. *Cross-fitted in fold 9*: each half of fold 9 "
+        f"1-8), reported on the {report.sum()} records of fold 9. *(A) tuned outside fold 9*: on "
+        f"the {tune.sum()} records of folds 1-8 that training held out, of patients it never saw, "
+        "with cardiologist-validated labels. *(B) cross-fitted in fold 9*: each half of fold 9 "
         "(split by patient) predicted with thresholds tuned on the other half (their mean is "
         f"shown). Sensitivity >= {args.min_sensitivity:g} is asked with 95 % confidence. Cells "
         "are precision / recall / F1.",
         "",
-        "| class | support | " + " | ".join(names) + " |",
+        "| class | support | " + " | ".join(map(short, names)) + " |",
         "|---|---|" + "---|" * len(names),
     ]
     for c in classes:
