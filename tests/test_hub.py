@@ -11,6 +11,7 @@ from huggingface_hub import HfApi
 
 from cardionet_sk import CardioNetClassifier, list_pretrained
 from cardionet_sk._hub import DEFAULT_REPO_ID
+from cardionet_sk.datasets import load_sample
 
 TINY = {"filters": (4,), "kernel_sizes": (3,), "dense_units": 8, "epochs": 1, "random_state": 0}
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -201,8 +202,6 @@ def test_unfitted_model_cannot_be_saved(tmp_path):
 
 
 def test_embedded_default_classifies_the_bundled_sample():
-    from cardionet_sk.datasets import load_sample
-
     sample = load_sample()
     clf = CardioNetClassifier.from_pretrained()
     assert clf.classes_.tolist() == ["NORM", "MI", "STTC", "CD", "HYP"]
@@ -222,6 +221,32 @@ def test_embedded_default_is_listed_and_resolves_by_name_and_repo_id(tmp_path, o
     by_name = CardioNetClassifier.from_pretrained("cardionet-ptbxl")
     by_repo = CardioNetClassifier.from_pretrained(DEFAULT_REPO_ID, cache_dir=tmp_path)
     assert by_name.pretrained_config_ == by_repo.pretrained_config_
+
+
+def test_every_shipped_architecture_is_embedded():
+    architectures = {
+        name: CardioNetClassifier.from_pretrained(name).architecture for name in list_pretrained()
+    }
+    assert architectures == {
+        "cardionet-ptbxl": "cardionet",
+        "resnet1d-wang-ptbxl": "resnet1d_wang",
+    }
+
+
+@pytest.mark.parametrize("name", list_pretrained())
+def test_every_embedded_model_classifies_raw_records_with_its_thresholds(name, tmp_path, offline):
+    sample = load_sample()
+    clf = CardioNetClassifier.from_pretrained(name)
+    assert clf.classes_.tolist() == ["NORM", "MI", "STTC", "CD", "HYP"]
+    proba = clf.predict_proba(sample.data)  # raw (n, 1000, 12) records in mV at 100 Hz
+    assert proba.shape == (len(sample.data), 5)
+    thresholds = np.asarray(clf.threshold)
+    assert thresholds.shape == (5,) and not np.allclose(thresholds, 0.5)
+    np.testing.assert_array_equal(clf.predict(sample.data), proba >= thresholds)
+    # Its Hub repo id names the embedded copy when no Hub is reachable.
+    repo_id = clf.pretrained_config_["repo_id"]
+    by_repo = CardioNetClassifier.from_pretrained(repo_id, cache_dir=tmp_path)
+    np.testing.assert_allclose(by_repo.predict_proba(sample.data[:4]), proba[:4])
 
 
 def test_embedded_default_rejects_500_hz_records():
