@@ -7,8 +7,8 @@ CNN (the default model), or ``resnet1d-wang-ptbxl``, the benchmark's 1D ResNet
 trained on random 2.5 s crops with a one-cycle schedule (PTB-XL benchmark
 protocol) and a time budget sized for two CPU cores.
 
-Protocol (Strodthoff et al. 2020): train on folds 1-8 (a random 20 % of their
-records held out for early stopping), tune one decision threshold per class
+Protocol (Strodthoff et al. 2020): train on folds 1-8 (the records of a random
+20 % of their patients held out for early stopping), tune one decision threshold per class
 with ThresholdOptimizer on fold 9, report fold 9. Fold 10, the official test
 fold, is not used. ``--data-home`` is a data home whose ``ptbxl/`` folder has
 the official PhysioNet layout (see ``fetch_ptbxl``); without it,
@@ -134,7 +134,7 @@ def main():
 
     clf = CardioNetClassifier(verbose=2, **preset["settings"])
     start = time.perf_counter()
-    clf.fit(data.data[train], data.target[train])
+    clf.fit(data.data[train], data.target[train], groups=data.patient_id[train])
     train_seconds = time.perf_counter() - start
     print(f"trained {len(clf.history_['loss'])} epochs in {train_seconds / 60:.1f} min", flush=True)
 
@@ -167,7 +167,8 @@ def main():
     training = (
         f"`python benchmarks/train_pretrained.py --model {args.model}` ({machine}, "
         f"{train_seconds / 60:.0f} min, {len(clf.history_['loss'])} epochs): folds 1-8 with "
-        f"20 % of their records held out for model selection; {preset['recipe']}; seed 0. "
+        f"the records of 20 % of their patients held out for model selection; "
+        f"{preset['recipe']}; seed 0. "
         "Thresholds maximise each class's F1 on fold 9."
     )
     metrics = {

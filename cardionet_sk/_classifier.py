@@ -15,7 +15,12 @@ from scikeras.wrappers import BaseWrapper
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+)
 
 from . import _hub
 from ._architectures import ARCHITECTURES, build_network
@@ -77,7 +82,8 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
     validation_split : float in [0, 1), default=0.2
         Fraction of the training *records* (all windows of a record together),
         drawn at random with ``random_state``, held out for early stopping.
-        ``0`` trains for exactly ``epochs`` epochs.
+        With ``groups`` given to :meth:`fit`, whole groups (e.g. patients) are
+        held out instead. ``0`` trains for exactly ``epochs`` epochs.
     patience : int, default=5
         Epochs without improvement of the validation loss before training
         stops; the weights of the best epoch are restored.
@@ -150,7 +156,8 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
     validation_records_ : ndarray of int
         Rows of the training ``X`` held out for early stopping; empty without
         validation. Useful for tuning thresholds on records the weights never
-        saw, as ``benchmarks/thresholds_ptbxl.py`` does.
+        saw, as ``benchmarks/thresholds_ptbxl.py`` does (with ``groups``, of
+        patients the weights never saw either).
 
     Notes
     -----
@@ -409,7 +416,7 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
 
     # -- fitting ---------------------------------------------------------------------------
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, groups=None):
         """Train the network on ECG records and their labels.
 
         Parameters
@@ -423,6 +430,11 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
             a single batch).
         sample_weight : array-like of shape (n_records,), default=None
             Weight of each record (shared by its windows).
+        groups : array-like of shape (n_records,), default=None
+            Group of each record, e.g. its patient. The validation split then
+            holds out whole groups, about ``validation_split`` of the records,
+            so that early stopping never judges the network on a patient it
+            trains on (PTB-XL has several records of many patients).
 
         Returns
         -------
@@ -437,6 +449,7 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
             warm=self.warm_start and hasattr(self, "model_"),
             epochs=self.epochs,
             validation_split=self.validation_split,
+            groups=groups,
         )
 
     def partial_fit(self, X, y, sample_weight=None, classes=None):
@@ -469,7 +482,9 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
             incremental=True,
         )
 
-    def _fit(self, X, y, sample_weight, *, warm, epochs, validation_split, incremental=False):
+    def _fit(
+        self, X, y, sample_weight, *, warm, epochs, validation_split, groups=None, incremental=False
+    ):
         check_thresholds(self.threshold, np.size(self.threshold))
         X = self._validate_X(X, reset=not warm)
         n_records, n_windows = X.shape[:2]
@@ -487,9 +502,12 @@ class CardioNetClassifier(ClassifierMixin, BaseWrapper):
                 f"crop_size={self.crop_size} is longer than the {X.shape[2]} "
                 "timesteps of the records."
             )
+        if groups is not None:
+            groups = column_or_1d(groups)
+            check_consistent_length(groups, y)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max)) if self.random_state is not None else None
-        train, val = _split_records(n_records, validation_split, rng)
+        train, val = _split_records(n_records, validation_split, rng, groups)
         if not warm:
             self.validation_records_ = val
 
@@ -921,10 +939,26 @@ def _jsonable(value):
     return value
 
 
-def _split_records(n_records, validation_split, rng):
-    """Random train and validation record indices; no validation when a side would be empty."""
+def _split_records(n_records, validation_split, rng, groups=None):
+    """Random train and validation record indices; no validation when a side would be empty.
+
+    With ``groups``, whole groups in random order go to validation until it
+    holds at least ``validation_split`` of the records.
+    """
     n_val = int(round(validation_split * n_records))
+    no_validation = np.arange(n_records), np.array([], dtype=int)
     if n_val == 0 or n_val == n_records:
-        return np.arange(n_records), np.array([], dtype=int)
-    order = rng.permutation(n_records)
+        return no_validation
+    if groups is None:
+        order = rng.permutation(n_records)
+    else:
+        _, group_of_record = np.unique(groups, return_inverse=True)
+        rank_of_group = rng.permutation(group_of_record.max() + 1)
+        rank = rank_of_group[group_of_record]
+        # Records sorted by the random rank of their group, so that each group's records
+        # are contiguous; the cut then moves to the end of the group it falls in.
+        order = np.argsort(rank, kind="stable")
+        n_val = int(np.searchsorted(rank[order], rank[order[n_val - 1]], side="right"))
+        if n_val == n_records:
+            return no_validation
     return np.sort(order[n_val:]), np.sort(order[:n_val])

@@ -246,7 +246,8 @@ def test_every_embedded_model_classifies_raw_records_with_its_thresholds(name, t
     # Its Hub repo id names the embedded copy when no Hub is reachable.
     repo_id = clf.pretrained_config_["repo_id"]
     by_repo = CardioNetClassifier.from_pretrained(repo_id, cache_dir=tmp_path)
-    np.testing.assert_allclose(by_repo.predict_proba(sample.data[:4]), proba[:4])
+    # float32 network: a record's probability may change in its last bit with the batch it is in.
+    np.testing.assert_allclose(by_repo.predict_proba(sample.data[:4]), proba[:4], rtol=1e-6)
 
 
 def test_embedded_default_rejects_500_hz_records():
