@@ -9,7 +9,13 @@ import pytest
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import make_scorer, roc_auc_score
-from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.model_selection import (
+    GridSearchCV,
+    GroupKFold,
+    KFold,
+    cross_val_score,
+    cross_validate,
+)
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
@@ -312,6 +318,25 @@ def test_groups_reach_fit_through_a_pipeline():
     pipe = Pipeline([("flat", FunctionTransformer()), ("clf", CardioNetClassifier(**TINY))])
     held_out = pipe.fit(X, y, clf__groups=patients)["clf"].validation_records_
     assert not np.isin(patients[held_out], np.delete(patients, held_out)).any()
+
+
+def test_cross_validation_passes_each_fit_the_groups_of_its_training_records():
+    X, y = make_ecgs(n_records=40)
+    patients = np.repeat(np.arange(10), 4)
+    results = cross_validate(
+        CardioNetClassifier(**TINY),
+        X,
+        y,
+        groups=patients,
+        params={"groups": patients},
+        cv=GroupKFold(2),
+        return_estimator=True,
+        return_indices=True,
+    )
+    for clf, train in zip(results["estimator"], results["indices"]["train"]):
+        held_out = train[clf.validation_records_]
+        assert len(held_out) == 4  # a fifth of 20 training records: one patient
+        assert not np.isin(patients[held_out], patients[np.setdiff1d(train, held_out)]).any()
 
 
 def test_early_stopping_restores_the_best_epoch():
