@@ -245,8 +245,9 @@ plt.show()
 #
 # - Grad-CAM needs no reference input. Methods that do, such as integrated gradients,
 #   explain the difference from that reference, and the usual choice for ECGs, a flat
-#   0 mV line, is far from neutral for this model: it sees MI, ST/T changes and conduction
-#   disturbances in it.
+#   0 mV line, is far from neutral for this model: its probabilities for a flat line,
+#   printed below, are not those of a normal ECG, so attributions against it would
+#   explain the difference from an abnormal input rather than from no signal.
 
 print(
     dict(
