@@ -8,10 +8,9 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import GroupKFold
 
-from cardionet_sk import ThresholdOptimizer
+from cardionet_sk import apply_thresholds, tune_thresholds
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "ptbxl"
@@ -51,39 +50,18 @@ def machine():
     return f"{cpu}, {len(os.sched_getaffinity(0))} CPU cores, {accelerator}, {platform.system()}"
 
 
-class _PrecomputedProba(ClassifierMixin, BaseEstimator):
-    """A fitted classifier whose "samples" are row indices into known probabilities.
-
-    ThresholdOptimizer(cv="prefit") only reads predict_proba, so thresholds can be
-    tuned on probabilities computed once, without a second pass of the network.
-    """
-
-    def __init__(self, proba):
-        self.proba = proba
-
-    def fit(self, X, y):
-        return self
-
-    def predict_proba(self, X):
-        return self.proba[np.asarray(X)]
-
-    def __sklearn_is_fitted__(self):
-        return True
-
-
 def cross_fitted_predictions(proba, y, groups, **settings):
     """Labels of each half of the records, with thresholds tuned on the other half.
 
     The records are split in two by ``groups`` (patients), so that no decision
     depends on its own label or on another record of the same patient:
     an honest F1 for thresholds tuned on data like the reported data.
-    ``settings`` go to ThresholdOptimizer. Returns the 0/1 predictions and the
+    ``settings`` go to ``tune_thresholds``. Returns the 0/1 predictions and the
     mean of the two halves' thresholds.
     """
-    fitted = _PrecomputedProba(proba)
     predicted, thresholds = np.zeros_like(y), []
     for tune, report in GroupKFold(2, shuffle=True, random_state=0).split(proba, y, groups):
-        half = ThresholdOptimizer(fitted, cv="prefit", **settings).fit(tune, y[tune])
-        predicted[report] = proba[report] >= half.thresholds_
-        thresholds.append(half.thresholds_)
+        half_thresholds, _ = tune_thresholds(y[tune], proba[tune], **settings)
+        predicted[report] = apply_thresholds(proba[report], half_thresholds)
+        thresholds.append(half_thresholds)
     return predicted, np.mean(thresholds, axis=0)

@@ -34,8 +34,8 @@ import numpy as np
 from sklearn.base import clone
 
 from cardionet_sk import CardioNetClassifier
-from cardionet_sk._architectures import build_network
-from cardionet_sk._losses import WeightedBinaryCrossentropy
+from cardionet_sk._keras.architectures import build_network
+from cardionet_sk._keras.losses import WeightedBinaryCrossentropy
 
 from _common import machine
 

@@ -1,4 +1,4 @@
-"""Decision thresholds on PTB-XL: 0.5, the published ones, and ThresholdOptimizer's.
+"""Decision thresholds on PTB-XL: 0.5, the published ones, and tuned ones.
 
     python benchmarks/thresholds_ptbxl.py [--data-home DIR] [--model cardionet-ptbxl]
 
@@ -6,11 +6,12 @@ The model is the published CNN trained on folds 1-8 by
 ``benchmarks/train_pretrained.py`` (the embedded default). Fold 9 only
 reports, under two tuning protocols:
 
-- tuned outside fold 9: ``ThresholdOptimizer(cv="prefit")`` on the folds 1-8
-  records that training held out for early stopping (their ecg_ids are in
-  ``benchmarks/results/<model>.json``), keeping those of patients with no
-  training record and whose labels a cardiologist validated, as every fold-9
-  label was: records whose labels the weights never fitted;
+- tuned outside fold 9: ``tune_thresholds`` on the model's probabilities of
+  the folds 1-8 records that training held out for early stopping (their
+  ecg_ids are in ``benchmarks/results/<model>.json``), keeping those of
+  patients with no training record and whose labels a cardiologist
+  validated, as every fold-9 label was: records whose labels the weights
+  never fitted;
 - cross-fitted in fold 9: fold 9 split in two halves by patient, each half
   predicted with thresholds tuned on the other, so that no record's decision
   depends on its own label. This is how thresholds tuned on fold 9 (as the
@@ -31,7 +32,12 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import precision_recall_fscore_support
 
-from cardionet_sk import PUBLISHED_THRESHOLDS, CardioNetClassifier, ThresholdOptimizer
+from cardionet_sk import (
+    PUBLISHED_THRESHOLDS,
+    CardioNetClassifier,
+    apply_thresholds,
+    tune_thresholds,
+)
 from cardionet_sk.datasets import fetch_ptbxl
 
 from _common import RESULTS, cross_fitted_predictions, ptbxl_data_home
@@ -67,7 +73,7 @@ def short(policy):
 
 
 def tuning_policies(min_sensitivity):
-    """The two tuned policies, as ThresholdOptimizer settings for a fitted model."""
+    """The two tuned policies, as ``tune_thresholds`` settings."""
     return {
         "F1": {"objective": "f1"},
         f"sensitivity >= {min_sensitivity:g}": {
@@ -102,7 +108,8 @@ def main():
     assert not (tune & report).any()
     clf = CardioNetClassifier.from_pretrained(args.model)
     classes = list(clf.classes_)
-    X_tune, y_tune = data.data[tune], data.target[tune]
+    # One pass of the network over each part, shared by every policy.
+    proba_tune, y_tune = clf.predict_proba(data.data[tune]), data.target[tune]
     y9, patients9 = data.target[report], data.patient_id[report]
     proba9 = clf.predict_proba(data.data[report])
 
@@ -110,12 +117,15 @@ def main():
         "0.5": np.full(len(classes), 0.5),
         "published": np.array([PUBLISHED_THRESHOLDS[c] for c in classes]),
     }
-    results = {name: {"thresholds": t, "predicted": proba9 >= t} for name, t in fixed.items()}
+    results = {
+        name: {"thresholds": t, "predicted": apply_thresholds(proba9, t)}
+        for name, t in fixed.items()
+    }
     for name, settings in tuning_policies(args.min_sensitivity).items():
-        tuned = ThresholdOptimizer(clf, cv="prefit", **settings).fit(X_tune, y_tune)
+        thresholds, _ = tune_thresholds(y_tune, proba_tune, **settings)
         results[f"{name}, tuned outside fold 9"] = {
-            "thresholds": tuned.thresholds_,
-            "predicted": proba9 >= tuned.thresholds_,
+            "thresholds": thresholds,
+            "predicted": apply_thresholds(proba9, thresholds),
         }
         predicted, thresholds = cross_fitted_predictions(proba9, y9, patients9, **settings)
         results[f"{name}, cross-fitted in fold 9"] = {
@@ -125,7 +135,7 @@ def main():
     results = {
         name: {
             "thresholds": dict(zip(classes, map(float, r["thresholds"]))),
-            **scores(y9, r["predicted"].astype(int), classes),
+            **scores(y9, r["predicted"], classes),
         }
         for name, r in results.items()
     }

@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
 
-from cardionet_sk import CardioNetClassifier, ThresholdOptimizer
-from cardionet_sk._hub import _EMBEDDED_DIR, DEFAULT_REPO_ID
+from cardionet_sk import CardioNetClassifier, tune_thresholds
 from cardionet_sk.datasets import fetch_ptbxl
+from cardionet_sk.hub import DEFAULT_REPO_ID, EMBEDDED_DIR
 
 from _common import RESULTS, ptbxl_data_home
 from _common import machine as describe_machine
@@ -144,20 +144,17 @@ def main():
         flush=True,
     )
 
-    clf = CardioNetClassifier(verbose=2, **preset["settings"])
+    clf = CardioNetClassifier(verbose=2, class_names=data.target_names, **preset["settings"])
     start = time.perf_counter()
     groups = data.patient_id[train] if preset["validation_by_patient"] else None
     clf.fit(data.data[train], data.target[train], groups=groups)
     train_seconds = time.perf_counter() - start
     print(f"trained {len(clf.history_['loss'])} epochs in {train_seconds / 60:.1f} min", flush=True)
 
-    optimizer = ThresholdOptimizer(clf, objective="f1", cv="prefit").fit(
-        data.data[tune], data.target[tune]
-    )
-    thresholds = optimizer.thresholds_
-    clf.set_params(threshold=thresholds)
     X9, y9 = data.data[tune], data.target[tune]
     proba = clf.predict_proba(X9)
+    thresholds, _ = tune_thresholds(y9, proba, objective="f1")
+    clf.set_params(threshold=thresholds)
     classes = list(clf.classes_)
     tuned = evaluate(y9, proba, thresholds, classes)
     at_half = evaluate(y9, proba, np.full(5, 0.5), classes)
@@ -191,7 +188,7 @@ def main():
         "does not depend on thresholds.",
     }
     clf.save_pretrained(
-        _EMBEDDED_DIR / args.model,
+        EMBEDDED_DIR / args.model,
         weights_dtype=weights_dtype,
         metrics=metrics,
         name=preset["name"],

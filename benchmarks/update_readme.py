@@ -23,6 +23,7 @@ TABLES = [
     "resnet1d-wang-ptbxl",
     "load_ptbxl",
     "overhead",
+    "signal_checks",
 ]
 MARKERS = re.compile(r"(<!-- results -->\n).*?(<!-- /results -->)", flags=re.DOTALL)
 

@@ -7,29 +7,49 @@ from ._constants import LEADS, PUBLISHED_THRESHOLDS, SUPERCLASSES
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._calibration import CalibratedMultilabelClassifierCV
+    from ._calibration_maps import apply_calibration, fit_calibration_maps
     from ._classifier import CardioNetClassifier
-    from ._hub import list_pretrained
-    from ._thresholds import ThresholdOptimizer
+    from ._signal_checks import SignalProblem, SignalQualityWarning, check_signal_quality
+    from ._threshold_optimizer import ThresholdOptimizer
+    from ._thresholds import apply_thresholds, tune_thresholds
     from ._windowing import PTBXLWindower
+    from .hub import list_pretrained
 
 # Imported on first use (PEP 562): the classifier imports TensorFlow, which takes
 # seconds, and `cardionet --help` or `import cardionet_sk.datasets` need none of it.
 _LAZY = {
+    "CalibratedMultilabelClassifierCV": "._calibration",
     "CardioNetClassifier": "._classifier",
     "PTBXLWindower": "._windowing",
-    "ThresholdOptimizer": "._thresholds",
-    "list_pretrained": "._hub",
+    "SignalProblem": "._signal_checks",
+    "SignalQualityWarning": "._signal_checks",
+    "ThresholdOptimizer": "._threshold_optimizer",
+    "apply_calibration": "._calibration_maps",
+    "apply_thresholds": "._thresholds",
+    "check_signal_quality": "._signal_checks",
+    "fit_calibration_maps": "._calibration_maps",
+    "list_pretrained": ".hub",
+    "tune_thresholds": "._thresholds",
 }
 
 __all__ = [
+    "CalibratedMultilabelClassifierCV",
     "CardioNetClassifier",
     "LEADS",
     "PTBXLWindower",
     "PUBLISHED_THRESHOLDS",
     "SUPERCLASSES",
+    "SignalProblem",
+    "SignalQualityWarning",
     "ThresholdOptimizer",
     "__version__",
+    "apply_calibration",
+    "apply_thresholds",
+    "check_signal_quality",
+    "fit_calibration_maps",
     "list_pretrained",
+    "tune_thresholds",
 ]
 
 

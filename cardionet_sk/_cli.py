@@ -1,21 +1,43 @@
-"""The ``cardionet`` command: classify ECG records from the shell.
+"""The ``cardionet`` command: classify ECG records, or whole archives of them, from the shell.
 
-Every failure the user can cause (a missing or corrupt record, a record the
-model cannot take, a missing or broken model) ends with exit status 1 and one
-line on stderr, ``cardionet: error: ...``; ``--traceback`` shows the full
-Python traceback instead. Usage errors exit with status 2, as argparse does.
+Every failure the user can cause (a missing record, a bad option, a missing or broken
+model) ends with exit status 1 and one line on stderr, ``cardionet: error: ...``;
+``--traceback`` shows the full Python traceback instead. Usage errors exit with status
+2, as argparse does. ``predict`` checks its arguments and files before TensorFlow loads,
+and skips the records it cannot read or classify (``--strict`` makes them fatal).
+
+Records and the model live in :mod:`._cli_records`, output formats in :mod:`._cli_output`.
 """
 
 import argparse
-import csv
+import contextlib
 import io
-import json
 import os
 import sys
 import traceback
 
-import numpy as np
+from tqdm import tqdm
 
+from ._cli_output import (
+    FORMATS,
+    RESUMABLE,
+    check_output,
+    output_format,
+    read_done,
+    to_stdout,
+    writer,
+)
+from ._cli_records import (
+    Row,
+    classify,
+    find_records,
+    input_rate,
+    load_model,
+    one_line,
+    predicted,
+    record_key,
+    score,
+)
 from ._version import __version__
 
 _EPILOG = """\
@@ -23,13 +45,15 @@ examples:
   cardionet                                   classify the bundled PTB-XL sample
   cardionet predict records100/00000/00001_lr.hea records100/00000/00002_lr
   cardionet predict --format csv rec1.hea rec2.hea > probabilities.csv
+  cardionet predict 'archive/**/*.hea' --output probabilities.csv
   cardionet predict --model ./my-model --format json rec1.hea
   cardionet info --model cardionet-sk/cardionet-ptbxl
 
-A record is a WFDB header (.hea) path or the record path without extension.
-Records must have the model's sampling rate, leads and length (see `cardionet
-info`); they are rejected with an error, not resampled. Exit status: 0 on
-success, 1 on an error (one line on stderr), 2 on a usage error.
+A record is a WFDB header (.hea) path or the record path without extension;
+`predict` also takes folders and glob patterns. Records must have the model's
+sampling rate, leads and length (see `cardionet info`); they are not resampled.
+Exit status: 0 on success, 1 on an error (one line on stderr), 2 on a usage
+error.
 
 Research use only: not a medical device."""
 
@@ -38,11 +62,37 @@ examples:
   cardionet predict ptbxl/records100/00000/00001_lr.hea
   cardionet predict ptbxl/records100/00000/00001_lr ptbxl/records100/00000/00002_lr
   cardionet predict --format csv ptbxl/records100/00000/*.hea > probabilities.csv
+  cardionet predict ptbxl/records100 --output probabilities.csv
+  cardionet predict 'archive/**/*.hea' --output probabilities.jsonl --batch-size 512
+  cardionet predict 'archive/**/*.hea' --output probabilities.jsonl --resume
+  cardionet predict archive --output probabilities.parquet      (needs pyarrow)
   cardionet predict --model cardionet-sk/cardionet-ptbxl --format json rec.hea
 
-Output: one row per record with the probability of each class and the classes
-whose probability reaches the model's threshold (`predicted` in the table and
-CSV, `labels` in JSON; `-` when there is none)."""
+Records: a RECORD is a WFDB header (.hea), a record path without extension, a
+folder (every *.hea below it) or a glob pattern, quoted so that cardionet
+expands it (** matches any depth, which shells' limits on arguments never
+reach). Each record is classified once, in the order of the arguments;
+folders and patterns are sorted.
+
+Output: one row per record with the probability of each class and the
+classes whose probability reaches the model's threshold (`predicted` in the
+table, CSV and Parquet, `labels` in JSON; `-` when there is none). A record
+that cannot be read or that the model cannot take is skipped: its row has no
+probabilities and the reason in `error`, and a line on stderr counts them.
+With --strict the first such record ends the run. Exit status 1 when no
+record could be classified.
+
+Memory: records are read, classified and written --batch-size at a time, so
+memory holds the model and about three times --batch-size records (a 10 s
+12-lead record takes 48 kB at 100 Hz, 240 kB at 500 Hz): about 40 MB at 100
+Hz and 200 MB at 500 Hz for the default 256, whatever the archive's size.
+Only the list of record paths grows with it.
+
+Resume: --resume continues an interrupted run. It reads --output (CSV or JSON
+Lines), skips the records already there, classified or skipped, and appends
+the others; a last line cut short is written again. Run it with the same
+arguments from the same folder. JSON and Parquet files end with a footer and
+cannot be appended to: write JSON Lines and convert at the end."""
 
 _INFO_EPILOG = """\
 examples:
@@ -51,158 +101,37 @@ examples:
   cardionet info --model cardionet-sk/cardionet-ptbxl"""
 
 
-# -- output -------------------------------------------------------------------------------
-
-
-def _predicted(classes, labels):
-    """Names of the predicted classes of each record, from ``predict``'s output."""
-    labels = np.asarray(labels)
-    if labels.ndim == 1:  # binary classifier: the predicted class itself
-        return [[str(classes[int(lab)])] for lab in labels]
-    return [[str(c) for c, on in zip(classes, row) if on] for row in labels]
-
-
-def _probability_table(ids, proba, labels, classes, fmt):
-    """Per-record probabilities and predicted labels as a table, JSON or CSV."""
-    classes = [str(c) for c in classes]
-    predicted = _predicted(classes, labels)
-    if fmt == "json":
-        return json.dumps(
-            [
-                {
-                    "record": str(r),
-                    "probabilities": dict(zip(classes, map(float, p))),
-                    "labels": lab,
-                }
-                for r, p, lab in zip(ids, proba, predicted)
-            ],
-            indent=2,
-        )
-    header = ["record", *classes, "predicted"]
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(header)
-        for r, p, lab in zip(ids, proba, predicted):
-            writer.writerow([str(r), *(f"{v:.6f}" for v in p), " ".join(lab) or "-"])
-        return buffer.getvalue().rstrip("\n")
-    rows = [
-        [str(r), *(f"{v:.3f}" for v in p), " ".join(lab) or "-"]
-        for r, p, lab in zip(ids, proba, predicted)
-    ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = [
-        "  ".join(
-            cell.rjust(w) if 0 < i < len(header) - 1 else cell.ljust(w)
-            for i, (cell, w) in enumerate(zip(row, widths))
-        ).rstrip()
-        for row in [header, *rows]
-    ]
-    return "\n".join(lines)
-
-
-# -- model and records --------------------------------------------------------------------
-
-
-def _load_model(name):
-    from ._classifier import CardioNetClassifier
-
-    return CardioNetClassifier.from_pretrained(name)
-
-
-def _input_rate(clf):
-    """Sampling rate, in Hz, of the records the model takes."""
-    windower = getattr(clf, "windower_", None)
-    if windower is not None:  # e.g. the original CardioNet-XL: 10 s at 500 Hz, cut into windows
-        return windower.input_sampling_rate
-    return clf.pretrained_config_["input"]["sampling_rate"]
-
-
-def _check_record(path, record, clf):
-    """Reject, naming ``path``, a record whose rate, leads or length the model does not take.
-
-    As :meth:`CardioNetClassifier.from_pretrained` documents, records are never
-    resampled, cropped or padded to fit.
-    """
-    from ._constants import LEADS
-
-    spec = clf.pretrained_config_["input"]
-    rate = _input_rate(clf)
-    if record.sampling_rate != rate:
-        raise ValueError(
-            f"{path}: sampled at {record.sampling_rate:g} Hz, but the model expects "
-            f"{rate:g} Hz; resample the record first (the model does not resample)."
-        )
-    expected = [str(lead) for lead in spec["leads"]]
-    names = [str(lead) for lead in record.lead_names]
-    known = {lead.upper() for lead in LEADS}
-    if len(names) != len(expected) or (
-        all(lead.upper() in known for lead in expected)
-        and [n.upper() for n in names] != [e.upper() for e in expected]
-    ):
-        raise ValueError(
-            f"{path}: has the {len(names)} leads {' '.join(names)}, but the model expects the "
-            f"{len(expected)} leads {' '.join(expected)}, in this order."
-        )
-    fixed_length = (
-        getattr(clf, "windower_", None) is None
-        and clf.crop_size is None
-        and clf.model_.input_shape[1] is not None
-    )
-    n_timesteps = len(record.signal)
-    if fixed_length and n_timesteps != spec["n_timesteps"]:
-        raise ValueError(
-            f"{path}: has {n_timesteps} samples ({n_timesteps / rate:g} s at {rate:g} Hz), but "
-            f"the model expects {spec['n_timesteps']} ({spec['n_timesteps'] / rate:g} s); "
-            "records are not cropped or padded."
-        )
-
-
-def _classify(clf, X, paths):
-    """Probabilities and labels of records of one length; errors name the records."""
-    windower = getattr(clf, "windower_", None)
-    try:
-        if windower is not None:
-            X = windower.fit_transform(X)
-        proba = clf.predict_proba(X)
-    except ValueError as exc:
-        more = f" (and {len(paths) - 1} other records of its length)" if len(paths) > 1 else ""
-        raise ValueError(f"{paths[0]}{more}: {exc}") from exc
-    return proba, _labels(clf, proba)
-
-
-def _labels(clf, proba):
-    """What ``clf.predict`` returns for these probabilities, without predicting twice."""
-    from ._validation import check_thresholds
-
-    if clf.binary_:
-        return (proba[:, 1] >= check_thresholds(clf.threshold, 1)[0]).astype(np.int64)
-    return (proba >= check_thresholds(clf.threshold, clf.n_classes_)).astype(np.int64)
-
-
 # -- commands -----------------------------------------------------------------------------
 
 
 def _demo(args):
     from .datasets import load_sample
 
-    clf = _load_model(args.model)
+    model = load_model(args.model)
     sample = load_sample()
-    if sample.sampling_rate != _input_rate(clf):
+    if sample.sampling_rate != input_rate(model.config):
         raise ValueError(
             f"the bundled sample is sampled at {sample.sampling_rate:g} Hz, but the model "
-            f"{clf.pretrained_config_['name']!r} expects {_input_rate(clf):g} Hz records."
+            f"{model.config.name!r} expects {input_rate(model.config):g} Hz records."
         )
-    proba, labels = _classify(clf, sample.data, ["the bundled sample"])
+    proba, labels = classify(model, sample.data, ["the bundled sample"])
+    classes = list(model.classifier.classes_)
+    rows = [
+        Row(str(i), p, lab) for i, p, lab in zip(sample.ecg_id, proba, predicted(classes, labels))
+    ]
+    buffer = io.StringIO()
+    out = writer(buffer, args.format, classes, record_width=max(len(r.record) for r in rows))
+    out.write(rows)
+    out.close()
+    table = buffer.getvalue().rstrip("\n")
     print(
         f"cardionet-sk: {len(sample.data)} PTB-XL sample records classified by "
-        f"{clf.pretrained_config_['name']} (true labels in the last column)\n"
+        f"{model.config.name} (true labels in the last column)\n"
     )
-    true = [
-        " ".join(c for c, on in zip(sample.target_names, t) if on) or "-" for t in sample.target
-    ]
-    table = _probability_table(sample.ecg_id, proba, labels, list(clf.classes_), args.format)
     if args.format == "table":
+        true = [
+            " ".join(c for c, on in zip(sample.target_names, t) if on) or "-" for t in sample.target
+        ]
         lines = table.splitlines()
         width = max(map(len, lines))
         table = "\n".join(f"{line.ljust(width)}  {t}" for line, t in zip(lines, ["true", *true]))
@@ -214,70 +143,214 @@ def _demo(args):
 
 
 def _predict(args):
-    from .datasets import read_record
+    # Everything that can fail on the command line's account fails before TensorFlow loads.
+    check_output(args.output, args.format)
+    names = find_records(args.records)
+    done, written_with = read_done(args.output, args.format) if args.resume else ([], None)
+    done_keys = {record_key(name) for name in done}
+    todo = [name for name in names if record_key(name) not in done_keys]
 
-    clf = _load_model(args.model)
-    signals = []
-    for path in args.records:
-        record = read_record(path)
-        _check_record(path, record, clf)
-        signals.append(record.signal)
-    # One batch per record length (only models that take several lengths see more than one).
-    by_length: dict[int, list[int]] = {}
-    for i, signal in enumerate(signals):
-        by_length.setdefault(len(signal), []).append(i)
-    proba = labels = None
-    for rows in by_length.values():
-        p, lab = _classify(
-            clf, np.stack([signals[i] for i in rows]), [args.records[i] for i in rows]
+    model = load_model(args.model)
+    classes = [str(c) for c in model.classifier.classes_]
+    if written_with is not None and written_with != classes:
+        raise ValueError(
+            f"{args.output} holds the classes {' '.join(written_with)}, but the model "
+            f"predicts {' '.join(classes)}: --resume continues a run of the same model."
         )
-        if proba is None:
-            proba = np.empty((len(signals), *p.shape[1:]), dtype=p.dtype)
-            labels = np.empty((len(signals), *lab.shape[1:]), dtype=lab.dtype)
-        proba[rows], labels[rows] = p, lab  # type: ignore[index]  # set with proba
-    print(_probability_table(args.records, proba, labels, list(clf.classes_), args.format))
+    scored, skipped, first_error = _write_rows(args, model, todo, classes)
+    return _report(args, scored, skipped, first_error, n_kept=len(names) - len(todo))
+
+
+@contextlib.contextmanager
+def _output_stream(output, fmt, append):
+    if to_stdout(output):
+        yield sys.stdout  # Parquet never: the usage check asks for a file
+        return
+    binary = fmt == "parquet"
+    mode = ("a" if append else "w") + ("b" if binary else "")
+    encoding, newline = (None, None) if binary else ("utf-8", "")
+    with open(output, mode, encoding=encoding, newline=newline) as stream:
+        yield stream
+
+
+def _write_rows(args, model, names, classes):
+    """Score ``names`` batch by batch into the output.
+
+    Returns the numbers of records scored and skipped, and the first skipped one's error:
+    counts, not rows, as an archive may hold millions of unreadable records.
+    """
+    append = args.resume and os.path.exists(args.output) and os.path.getsize(args.output) > 0
+    show_progress = sys.stderr.isatty() if args.progress is None else args.progress
+    scored, skipped, first_error = 0, 0, None
+    with (
+        _output_stream(args.output, args.format, append) as stream,
+        tqdm(total=len(names), unit="record", disable=not show_progress, file=sys.stderr) as bar,
+    ):
+        out = writer(
+            stream,
+            args.format,
+            classes,
+            header=not append,
+            record_width=max(map(len, names), default=0),
+        )
+        try:
+            for rows in score(model, names, batch_size=args.batch_size, strict=args.strict):
+                out.write(rows)
+                bar.update(len(rows))
+                errors = [row.error for row in rows if row.error is not None]
+                first_error = first_error or (errors[0] if errors else None)
+                scored, skipped = scored + len(rows) - len(errors), skipped + len(errors)
+        except BaseException:
+            out.close(failed=True)  # a valid file of the rows so far, for --resume
+            raise
+        out.close()
+    return scored, skipped, first_error
+
+
+def _report(args, scored, skipped, first_error, n_kept):
+    """Say on stderr what was skipped and kept; 1 if nothing could be classified."""
+    message = f"scored {scored:,} records"
+    if n_kept:
+        message += f", kept the {n_kept:,} already in {args.output}"
+    if skipped:
+        where = "rows marked 'skipped'" if args.format == "table" else "error column"
+        message += (
+            f", skipped {skipped:,}: see the {where}"
+            + ("" if to_stdout(args.output) else f" of {args.output}")
+            + f"; the first: {first_error}"
+        )
+    if skipped and not scored and not n_kept:
+        print(f"cardionet: error: {message}", file=sys.stderr)
+        return 1
+    if skipped or n_kept:
+        print(f"cardionet: {message}", file=sys.stderr)
+    return 0
 
 
 def _info(args):
-    clf = _load_model(args.model)
-    config = clf.pretrained_config_
-    spec = config["input"]
-    version = config.get("cardionet_sk_version")
+    model = load_model(args.model)
+    config = model.config
+    version = config.cardionet_sk_version
     print(
-        f"{config['name']} ("
+        f"{config.name} ("
         + (f"cardionet-sk {version}, " if version else "")
-        + f"architecture {config['architecture']}, "
-        f"{clf.model_.count_params():,} parameters)"
+        + f"architecture {config.architecture}, "
+        f"{model.classifier.model_.count_params():,} parameters)"
     )
-    if config.get("description"):
-        print(config["description"])
-    n = spec["n_timesteps"]
-    windower = getattr(clf, "windower_", None)
+    if config.description:
+        print(config.description)
+    spec = config.input
     print(
-        f"input: {n} samples ({n / spec['sampling_rate']:g} s) at {spec['sampling_rate']:g} Hz, "
-        f"leads {' '.join(spec['leads'])}, {spec['units']}"
+        f"input: {spec.n_timesteps} samples ({spec.duration:g} s) at {spec.sampling_rate:g} Hz, "
+        f"leads {' '.join(spec.leads)}, {spec.units}"
         + (
-            f"; records at {windower.input_sampling_rate:g} Hz are cut into such windows"
-            if windower is not None
+            f"; records at {input_rate(config):g} Hz are cut into such windows"
+            if config.preprocessing
             else ""
         )
     )
     print(
         "thresholds: "
-        + ", ".join(f"{c} {t:.2f}" for c, t in zip(config["classes"], config["thresholds"]))
+        + ", ".join(f"{c} {t:.2f}" for c, t in zip(config.classes, config.thresholds))
     )
-    metrics = config.get("metrics") or {}
+    metrics = config.metrics or {}
     if "macro_auc" in metrics and "macro_f1" in metrics:
         print(
             f"{metrics.get('dataset', 'evaluation')}: macro AUC {metrics['macro_auc']:.3f}, "
             f"macro F1 {metrics['macro_f1']:.3f}"
         )
-    if config.get("repo_id"):
-        print(f"Hugging Face Hub: {config['repo_id']}")
+    if metrics.get("subgroups"):
+        # Imported here, not at the top: `cardionet --help` need not load huggingface_hub.
+        from .hub._card import subgroup_summary_lines
+
+        print(f"by subgroup ({metrics['subgroups']['dataset']}, 95 % bootstrap intervals):")
+        for line in subgroup_summary_lines(metrics["subgroups"]):
+            print(f"  {line}")
+    if config.repo_id:
+        print(f"Hugging Face Hub: {config.repo_id}")
     print("Research use only, not a medical device.")
 
 
 # -- entry point --------------------------------------------------------------------------
+
+
+def _batch_size(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
+
+
+def _add_predict_options(predict):
+    predict.add_argument(
+        "records",
+        nargs="+",
+        metavar="RECORD",
+        help="WFDB record (its .hea header, or its path without extension), folder of "
+        "records (searched recursively), or quoted glob pattern such as 'archive/**/*.hea'",
+    )
+    predict.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="output format (default: from the suffix of --output, else table)",
+    )
+    predict.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        default=None,
+        help="write the rows to FILE as they are classified (default: standard output, "
+        "also '-'; Parquet needs a file)",
+    )
+    predict.add_argument(
+        "--batch-size",
+        type=_batch_size,
+        default=256,
+        metavar="N",
+        help="records read and classified at a time; memory grows with it, not with the "
+        "number of records (default: 256)",
+    )
+    predict.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run: keep the rows already in --output (CSV or JSON "
+        "Lines) and append those of the other records",
+    )
+    predict.add_argument(
+        "--strict",
+        action="store_true",
+        help="end the run at the first record that cannot be read or classified, instead "
+        "of reporting it in its row and going on",
+    )
+    predict.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar on stderr (default: when stderr is a terminal)",
+    )
+    # Checked after parsing, still before TensorFlow loads: options that contradict each other.
+    predict.set_defaults(usage_error=predict.error)
+
+
+def _check_predict_usage(args):
+    """Resolve ``--format``; exit with status 2 on options that contradict each other."""
+    try:
+        args.format = output_format(args.format, args.output)
+    except ValueError as exc:
+        args.usage_error(str(exc))
+    if args.format == "parquet" and to_stdout(args.output):
+        args.usage_error("Parquet is written to a file: pass --output FILE.parquet")
+    if args.resume and to_stdout(args.output):
+        args.usage_error("--resume continues the file of --output: pass --output FILE")
+    if args.resume and args.format not in RESUMABLE:
+        args.usage_error(
+            f"--resume appends to CSV and JSON Lines files, not {args.format}: "
+            "write --format csv or jsonl"
+        )
 
 
 def _parser():
@@ -302,35 +375,30 @@ def _parser():
         action="store_true",
         help="on an error, show the Python traceback instead of a one-line message",
     )
-    fmt = argparse.ArgumentParser(add_help=False)
-    fmt.add_argument(
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    demo = commands.add_parser(
+        "demo",
+        parents=[common],
+        help="classify the PTB-XL sample bundled with the package (the default command)",
+        description="Classify the 52 PTB-XL records bundled with the package and show their "
+        "true labels beside the predictions.",
+    )
+    demo.add_argument(
         "--format",
         choices=["table", "json", "csv"],
         default="table",
         help="output format (default: table)",
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser(
-        "demo",
-        parents=[common, fmt],
-        help="classify the PTB-XL sample bundled with the package (the default command)",
-        description="Classify the 52 PTB-XL records bundled with the package and show their "
-        "true labels beside the predictions.",
-    )
     predict = commands.add_parser(
         "predict",
-        parents=[common, fmt],
-        help="classify WFDB records",
-        description="Print the per-class probabilities and predicted labels of WFDB records.",
+        parents=[common],
+        help="classify WFDB records, folders or archives of them",
+        description="Write the per-class probabilities and predicted labels of WFDB records, "
+        "a batch at a time.",
         epilog=_PREDICT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    predict.add_argument(
-        "records",
-        nargs="+",
-        metavar="RECORD",
-        help="WFDB record: its .hea header, or its path without extension",
-    )
+    _add_predict_options(predict)
     commands.add_parser(
         "info",
         parents=[common],
@@ -341,17 +409,6 @@ def _parser():
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     return parser
-
-
-def _one_line(exc):
-    """``exc`` as one line: OSErrors as ``reason: file``, whitespace runs collapsed."""
-    if isinstance(exc, OSError) and exc.strerror and exc.filename:
-        message = f"{exc.strerror}: {exc.filename}"
-    else:
-        message = str(exc) or type(exc).__name__
-    if not isinstance(exc, (OSError, ValueError)):
-        message = f"{type(exc).__name__}: {message}"
-    return " ".join(message.split())
 
 
 def main(argv=None):
@@ -367,13 +424,18 @@ def main(argv=None):
     status : int
         0 on success, 1 on an error (reported on one line of stderr).
     """
+    # Read by TensorFlow when it is imported, at the first model load; the lines it logs
+    # regardless are silenced there (see _cli_records.load_model).
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv.insert(0, "demo")  # `cardionet` and `cardionet --model X` run the demo
     args = _parser().parse_args(argv)
+    if args.command == "predict":
+        _check_predict_usage(args)
     run = {"demo": _demo, "predict": _predict, "info": _info}[args.command]
     try:
-        run(args)
+        status = run(args)
     except KeyboardInterrupt:
         print("cardionet: interrupted", file=sys.stderr)
         return 130
@@ -386,6 +448,6 @@ def main(argv=None):
         if args.traceback:
             traceback.print_exc()
         else:
-            print(f"cardionet: error: {_one_line(exc)}", file=sys.stderr)
+            print(f"cardionet: error: {one_line(exc)}", file=sys.stderr)
         return 1
-    return 0
+    return status or 0

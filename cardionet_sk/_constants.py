@@ -8,3 +8,7 @@ LEADS = ("I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V
 
 #: Per-class thresholds of the published CardioNet-XL release.
 PUBLISHED_THRESHOLDS = {"NORM": 0.17, "MI": 0.34, "STTC": 0.43, "CD": 0.41, "HYP": 0.33}
+
+#: Name of the output layer of every network. Saved weights are stored by layer name, so it
+#: is part of the saved-model format.
+HEAD_LAYER = "probabilities"

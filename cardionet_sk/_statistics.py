@@ -1,4 +1,4 @@
-"""Per-lead statistics of large ECG arrays."""
+"""Per-lead statistics of large ECG arrays, and the standardisation they serve."""
 
 import numpy as np
 
@@ -41,3 +41,18 @@ def lead_statistics(X, records=None):
     scale = np.sqrt(variance)
     scale[scale < MIN_SCALE] = 1.0
     return mean, scale
+
+
+def standardize(X, mean, scale, *, out=None):
+    """``(X - mean) / scale`` per lead (last axis), as float32 unless ``out`` is given.
+
+    The one standardisation of the package: the classifier's (statistics of
+    its training records) and :class:`~cardionet_sk.PTBXLWindower`'s (of each
+    record, or of the training records) both go through it. ``out`` may be
+    ``X`` itself, to scale a private copy in place.
+    """
+    if out is None:
+        return ((X - mean) / scale).astype(np.float32, copy=False)
+    np.subtract(X, mean, out=out)
+    out /= scale
+    return out

@@ -141,3 +141,59 @@ def check_thresholds(threshold, n_classes, *, name="threshold"):
     if not np.all((threshold >= 0) & (threshold <= 1)):
         raise ValueError(f"{name} values must lie in [0, 1]; got {threshold.tolist()}.")
     return threshold
+
+
+def check_training_target(y, n_records, *, class_names, require_both_values, estimator_name):
+    """Validate the ``y`` of a classifier's fit and find its class names.
+
+    Parameters
+    ----------
+    y : array-like or DataFrame of shape (n_records, n_classes) or (n_records,)
+        0/1 indicator matrix; a 1-D vector makes a binary problem.
+    n_records : int
+        Rows ``y`` must have.
+    class_names : array-like of str or None
+        Names given by the user; they win over a DataFrame's columns.
+    require_both_values : bool
+        Reject labels that take one value only.
+    estimator_name : str
+        For error messages.
+
+    Returns
+    -------
+    y : ndarray of shape (n_records, n_classes), int64
+    names : ndarray of str or None
+        ``class_names``, else the DataFrame's columns, else ``None``: names
+        come from the data, never from the number of columns.
+    binary : bool
+    """
+    if y is None:
+        raise ValueError(f"{estimator_name} requires y to be passed, but the target y is None.")
+    binary = np.asarray(y).ndim == 1
+    y, names = check_multilabel_y(y, n_samples=n_records)
+    if class_names is not None:
+        names = np.asarray([str(c) for c in class_names], dtype=object)
+        if len(names) != y.shape[1]:
+            raise ValueError(f"class_names has {len(names)} names, but y has {y.shape[1]} columns.")
+    if require_both_values:
+        _check_both_values(y, names, binary)
+    return y, names, binary
+
+
+def _check_both_values(y, names, binary):
+    """Reject labels with one value only: there is no decision to learn.
+
+    A network trained on such a label predicts whatever its initialisation and a
+    few steps give.
+    """
+    positives = y.sum(axis=0)
+    constant = (positives == 0) | (positives == len(y))
+    if binary and constant.any():
+        raise ValueError("y contains one class only; a binary classifier needs records of both.")
+    if constant.any():
+        labels = np.flatnonzero(constant) if names is None else np.asarray(names)[constant]
+        raise ValueError(
+            f"Every class needs positive and negative examples, but in y the classes "
+            f"{labels.tolist()} take one value only. Drop those columns or gather "
+            "records with both values."
+        )

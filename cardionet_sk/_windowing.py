@@ -1,4 +1,12 @@
-"""Cut ECG records into fixed-length windows, optionally resampled, lead-selected and scaled."""
+"""Windows of ECG records: cutting them, cropping them at random, and pooling their predictions.
+
+Everything that turns records into windows, or window probabilities back into
+record probabilities, lives here: :class:`PTBXLWindower` (windows as a
+pipeline step), :func:`sliding_windows` (the view both it and the
+classifier's overlapping-crop prediction cut), :func:`random_crops` and
+:func:`random_shifts` (training augmentation), and :func:`predict_windows`
+with :func:`aggregate_windows` (one probability per record).
+"""
 
 import math
 from numbers import Integral
@@ -6,12 +14,12 @@ from numbers import Integral
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.signal import resample_poly
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ._compat import Interval, StrOptions, fit_context
 from ._constants import LEADS
-from ._statistics import MIN_SCALE, lead_statistics
+from ._statistics import MIN_SCALE, lead_statistics, standardize
 from ._validation import check_ecg_array
 
 
@@ -134,7 +142,7 @@ class PTBXLWindower(TransformerMixin, BaseEstimator):
         self.leads = leads
         self.normalize = normalize
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check the parameters against ``X`` and learn the global statistics.
 
@@ -187,8 +195,7 @@ class PTBXLWindower(TransformerMixin, BaseEstimator):
         if self.normalize is not None:
             records = self._normalize(records, in_place=not np.may_share_memory(records, X))
         stride = self.window_size if self.stride is None else self.stride
-        windows = sliding_window_view(records, self.window_size, axis=1)[:, ::stride]
-        return windows.transpose(0, 1, 3, 2)
+        return sliding_windows(records, self.window_size, stride)
 
     def _resolve_leads(self, n_leads):
         """Positions of the requested leads in an input of ``n_leads`` leads."""
@@ -257,9 +264,9 @@ class PTBXLWindower(TransformerMixin, BaseEstimator):
         else:
             mean = self.mean_.astype(records.dtype)
             scale = self.scale_.astype(records.dtype)
-        records = np.subtract(records, mean, out=records if in_place else None)
-        records /= scale
-        return records
+        return standardize(
+            records, mean, scale, out=records if in_place else np.empty_like(records)
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -297,3 +304,100 @@ def _as_slice(indices):
     stop = indices[-1] + steps[0]
     # A negative stop would count from the end; None runs down to position 0.
     return slice(indices[0], stop if stop >= 0 else None, steps[0])
+
+
+def sliding_windows(X, size, stride):
+    """Windows of ``size`` timesteps every ``stride``, as a read-only view of ``X``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_records, n_timesteps, n_leads)
+    size, stride : int
+
+    Returns
+    -------
+    windows : ndarray of shape (n_records, n_windows, size, n_leads)
+        ``1 + (n_timesteps - size) // stride`` windows per record; samples
+        after the last full window are dropped.
+    """
+    return sliding_window_view(X, size, axis=1)[:, ::stride].transpose(0, 1, 3, 2)
+
+
+def random_crops(X, size, rng):
+    """One crop of ``size`` timesteps of each record of ``X``, at a random start.
+
+    ``X`` is ``(n, n_timesteps, n_leads)``; ``rng`` a :class:`numpy.random.Generator`.
+    """
+    starts = rng.integers(0, X.shape[1] - size + 1, size=len(X))
+    return X[np.arange(len(X))[:, None], starts[:, None] + np.arange(size)]
+
+
+def random_shifts(X, max_shift, rng):
+    """Roll each record of ``X`` circularly by a random number of timesteps in ``±max_shift``.
+
+    An ECG is quasi-periodic, so a rolled record is still a plausible record,
+    while a network can no longer tie a feature to one absolute position.
+    """
+    shifts = rng.integers(-max_shift, max_shift + 1, size=len(X))
+    steps = (np.arange(X.shape[1]) - shifts[:, None]) % X.shape[1]
+    return X[np.arange(len(X))[:, None], steps]
+
+
+def aggregate_windows(proba, aggregation):
+    """One probability per record from the probabilities of its windows.
+
+    Parameters
+    ----------
+    proba : ndarray of shape (n_records, n_windows, n_classes)
+    aggregation : {"mean", "max"} or callable
+        A callable is called as ``aggregation(proba, axis=1)``, as NumPy's
+        reductions (:func:`numpy.median`, :func:`numpy.percentile` through
+        :func:`functools.partial`) are.
+
+    Returns
+    -------
+    proba : ndarray of shape (n_records, n_classes), float64
+    """
+    if aggregation == "mean":
+        return proba.mean(axis=1, dtype=np.float64)
+    if aggregation == "max":
+        return proba.max(axis=1).astype(np.float64)
+    pooled = np.asarray(aggregation(proba, axis=1), dtype=np.float64)
+    expected = (proba.shape[0], proba.shape[2])
+    if pooled.shape != expected:
+        raise ValueError(
+            f"window_aggregation returned probabilities of shape {pooled.shape} for windows of "
+            f"shape {proba.shape}; it must reduce axis 1 to shape {expected}."
+        )
+    return pooled
+
+
+def predict_windows(predict, X, aggregation, *, chunk_size):
+    """Record probabilities of windowed records, predicted in chunks of windows.
+
+    Parameters
+    ----------
+    predict : callable
+        ``(n, n_timesteps, n_leads)`` windows -> ``(n, n_classes)`` probabilities.
+    X : ndarray of shape (n_records, n_windows, n_timesteps, n_leads)
+        Possibly a view of overlapping windows: only one chunk of about
+        ``chunk_size`` windows is ever copied.
+    aggregation : {"mean", "max"} or callable
+        See :func:`aggregate_windows`.
+    chunk_size : int
+        Windows per call of ``predict``.
+    """
+    n_records, n_windows = X.shape[:2]
+    records_per_chunk = max(1, chunk_size // n_windows)
+    return np.concatenate(
+        [
+            aggregate_windows(
+                predict(chunk.reshape(-1, *X.shape[2:])).reshape(len(chunk), n_windows, -1),
+                aggregation,
+            )
+            for chunk in (
+                X[start : start + records_per_chunk]
+                for start in range(0, n_records, records_per_chunk)
+            )
+        ]
+    )

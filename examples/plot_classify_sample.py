@@ -38,18 +38,20 @@ print(
 # %%
 # :meth:`~cardionet_sk.CardioNetClassifier.from_pretrained` without arguments loads the
 # default embedded model, ``cardionet-ptbxl``: the published CardioNet CNN trained on PTB-XL
-# folds 1-8. Its configuration says what input it expects and which thresholds
-# :meth:`~cardionet_sk.CardioNetClassifier.predict` applies.
+# folds 1-8. Its configuration, a :class:`~cardionet_sk.hub.ModelConfig`, says what input
+# it expects and which thresholds :meth:`~cardionet_sk.CardioNetClassifier.predict`
+# applies.
 
 clf = CardioNetClassifier.from_pretrained()
 config = clf.pretrained_config_
-print(config["name"], "-", config["architecture"])
+print(config.name, "-", config.architecture)
 print(
     "input:",
-    config["input"]["n_timesteps"],
+    config.input.n_timesteps,
     "samples at",
-    config["input"]["sampling_rate"],
-    "Hz",
+    config.input.sampling_rate,
+    "Hz, leads",
+    ", ".join(config.input.leads),
 )
 print(
     "thresholds:", dict(zip(clf.classes_, np.round(clf.threshold, 3).tolist()))

@@ -30,6 +30,8 @@ from cardionet_sk import (
     PUBLISHED_THRESHOLDS,
     CardioNetClassifier,
     ThresholdOptimizer,
+    apply_thresholds,
+    tune_thresholds,
 )
 from cardionet_sk.datasets import load_sample
 
@@ -132,6 +134,20 @@ pd.DataFrame(
 ).round(3)
 
 # %%
+# The same search without a wrapper estimator: :func:`~cardionet_sk.tune_thresholds`
+# tunes on probabilities already computed (here ``proba`` above), and
+# :func:`~cardionet_sk.apply_thresholds` turns probabilities into labels with the result.
+# That is what ``ThresholdOptimizer(clf, cv="prefit")`` does inside ``fit`` and
+# ``predict``.
+
+f1_thresholds, f1_scores = tune_thresholds(y, proba, objective="f1")
+assert np.array_equal(f1_thresholds, tuned["f1"].thresholds_)
+assert np.array_equal(
+    apply_thresholds(proba, f1_thresholds), tuned["f1"].predict(X)
+)
+print("F1 thresholds:", dict(zip(classes, f1_thresholds.round(3).tolist())))
+
+# %%
 # A tuned :class:`~cardionet_sk.ThresholdOptimizer` predicts with its thresholds, and the
 # thresholds can be carried over into the classifier itself:
 
@@ -154,7 +170,8 @@ print(
 # out-of-fold probabilities: each record's probability comes from a network that did not
 # see it, and the network is then refitted on all records. A tiny network keeps this quick
 # (five fits in a few seconds); on 52 records its thresholds are rough, but the procedure
-# is the one to use on real data.
+# is the one to use on real data. ``class_names`` names the columns of the plain 0/1
+# ``y``, so that ``classes_`` reads NORM ... HYP instead of 0 ... 4.
 
 tiny = CardioNetClassifier(
     filters=(8, 16),
@@ -162,6 +179,7 @@ tiny = CardioNetClassifier(
     dense_units=16,
     epochs=5,
     validation_split=0,
+    class_names=sample.target_names,
     random_state=0,
 )
 cv_tuned = ThresholdOptimizer(tiny, objective="f1", cv=4, random_state=0).fit(

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from cardionet_sk import CardioNetClassifier
-from cardionet_sk._architectures import ARCHITECTURES, build_network
-from cardionet_sk._callbacks import learning_rate_schedule
+from cardionet_sk._keras.architectures import ARCHITECTURES, build_network
+from cardionet_sk._keras.callbacks import learning_rate_schedule
 
 SMALL_RESNET = {
     "architecture": "resnet1d_wang",
@@ -42,8 +42,8 @@ def test_resnet1d_wang_accepts_any_record_length(length):
 
 
 def test_every_architecture_lists_its_hyperparameters_and_builds_with_them():
-    for name, (_, defaults) in ARCHITECTURES.items():
-        model = build_network(name, (64, 12), 3, **defaults)
+    for name, architecture in ARCHITECTURES.items():
+        model = build_network(name, (64, 12), 3, **architecture.defaults)
         assert model.output_shape == (None, 3)
 
 

@@ -1,13 +1,16 @@
 import ast
+import os
 
 import numpy as np
 import pandas as pd
+import pytest
 import wfdb
 from numpy.testing import assert_array_equal
 
 from cardionet_sk._constants import LEADS, SUPERCLASSES
 from cardionet_sk.datasets import clear_data_home, get_data_home, load_sample
 from cardionet_sk.datasets._base import _package_file
+from cardionet_sk.datasets._cache import load_or_build
 
 BUNCH_KEYS = {
     "data",
@@ -18,6 +21,8 @@ BUNCH_KEYS = {
     "fold",
     "ecg_id",
     "patient_id",
+    "age",
+    "sex",
     "frame",
     "DESCR",
 }
@@ -82,6 +87,8 @@ def test_load_sample_matches_release(fold9_home):
     rows = database.loc[sample.ecg_id]
     assert_array_equal(sample.patient_id, rows["patient_id"].astype(int))
     assert_array_equal(sample.fold, rows["strat_fold"])
+    assert_array_equal(sample.age, rows["age"])
+    assert_array_equal(sample.sex, rows["sex"])
     assert_array_equal(sample.target, labels_frame(rows, statements).to_numpy())
 
     in_fold9 = np.flatnonzero(sample.fold == 9)
@@ -110,3 +117,40 @@ def test_clear_data_home_deletes_everything(tmp_path):
     (tmp_path / "home" / "ptbxl" / "ptbxl_database.csv").write_text("ecg_id\n")
     clear_data_home(home)
     assert not (tmp_path / "home").exists()
+
+
+def test_cache_is_built_once_and_published_without_leftovers(tmp_path):
+    path = tmp_path / "cache" / "signals.npy"
+    expected = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    builds = []
+
+    def build():
+        builds.append(expected)
+        return expected
+
+    for _ in range(2):
+        array = load_or_build(path, build, shape=(2, 3, 4), dtype=np.float32)
+        assert isinstance(array, np.memmap) and not array.flags.writeable
+        assert_array_equal(array, expected)
+    assert len(builds) == 1
+    assert os.listdir(path.parent) == ["signals.npy"]
+
+
+def test_garbage_cache_is_rebuilt_with_a_note(tmp_path, capsys):
+    path = tmp_path / "signals.npy"
+    path.write_bytes(b"garbage")
+    array = load_or_build(path, lambda: np.ones(3, dtype=np.float32), shape=(3,), dtype=np.float32)
+    assert_array_equal(array, np.ones(3))
+    assert f"cache file {path} is damaged (not a readable .npy file" in capsys.readouterr().err
+
+
+def test_failed_cache_write_leaves_no_file(tmp_path):
+    # An object array cannot be saved without pickling: np.save fails mid-write.
+    with pytest.raises(ValueError, match="pickle"):
+        load_or_build(
+            tmp_path / "signals.npy",
+            lambda: np.array([None], dtype=object),
+            shape=(1,),
+            dtype=object,
+        )
+    assert os.listdir(tmp_path) == []

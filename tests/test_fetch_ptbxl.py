@@ -1,7 +1,9 @@
 """fetch_ptbxl on real PTB-XL records: labels, units, cache, errors, and a windowed pipeline."""
 
 import ast
+import multiprocessing
 import os
+import re
 import shutil
 
 import numpy as np
@@ -63,9 +65,31 @@ def test_signals_are_float32_millivolts_as_wfdb_reads_them(fold9, fold9_home):
 
 def test_bunch_fields_and_frame(fold9):
     assert fold9.target_names.tolist() == ["NORM", "MI", "STTC", "CD", "HYP"]
+    assert fold9.task == "superdiagnostic"
     assert fold9.sampling_rate == 100
     assert len(fold9.ecg_id) == len(fold9.patient_id) == len(fold9.frame) == 2193
     assert "CC BY 4.0" in fold9.DESCR and "10.13026/x4td-x982" in fold9.DESCR
+
+
+def test_age_and_sex_are_those_of_the_csv(fold9, fold9_home):
+    csv = pd.read_csv(SHARED_PTBXL / "ptbxl_database.csv", index_col="ecg_id")
+    rows = csv.loc[fold9.ecg_id]
+    assert fold9.age.dtype == np.float64 and fold9.sex.dtype == np.int64
+    # assert_array_equal counts NaN (unknown ages) as equal.
+    np.testing.assert_array_equal(fold9.age, rows.age)
+    assert np.isnan(fold9.age).any()
+    np.testing.assert_array_equal(fold9.sex, rows.sex)
+    assert set(fold9.sex) == {0, 1}
+    framed = fetch_ptbxl(fold9_home, folds=[9], as_frame=True)
+    np.testing.assert_array_equal(framed.age, framed.frame["age"])
+    np.testing.assert_array_equal(framed.sex, framed.frame["sex"])
+
+
+def test_age_coded_300_is_kept_raw(fold9_home, tmp_path):
+    home, root, database = mini_home(fold9_home, tmp_path)
+    database.loc[database.index[1], "age"] = 300
+    database.to_csv(root / "ptbxl_database.csv")
+    assert fetch_ptbxl(home).age.tolist() == [database.age.iloc[0], 300, database.age.iloc[2]]
 
 
 def test_return_X_y_as_frame_and_drop_unlabelled(fold9_home, fold9):
@@ -94,6 +118,59 @@ def test_cache_is_rebuilt_when_a_record_changes(fold9_home, tmp_path):
     np.testing.assert_allclose(second[1] - first[1], 0.1, atol=1e-5)
     np.testing.assert_array_equal(second[0], first[0])
     assert len(list((root / ".cache").glob("*.npy"))) == 2
+
+
+def _first_load(home, barrier, out):
+    """Load ``home`` once all the processes are ready, to make their first loads collide."""
+    barrier.wait(timeout=120)
+    np.save(out, fetch_ptbxl(home).data)
+
+
+def test_concurrent_first_loads_all_return_the_records(fold9_home, tmp_path):
+    # As parallel GridSearchCV jobs or Dask workers do: every process finds no cache,
+    # parses the records and publishes the same cache file.
+    home, root, _ = mini_home(fold9_home, tmp_path / "shared", n_records=150)
+    single, _, _ = mini_home(fold9_home, tmp_path / "single", n_records=150)
+    expected = fetch_ptbxl(single).data
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(4)
+    outs = [tmp_path / f"out{i}.npy" for i in range(4)]
+    processes = [context.Process(target=_first_load, args=(home, barrier, out)) for out in outs]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=300)
+    assert [process.exitcode for process in processes] == [0] * 4
+    for out in outs:
+        np.testing.assert_array_equal(np.load(out), expected)
+    assert [p.suffix for p in (root / ".cache").iterdir()] == [".npy"]
+
+
+@pytest.mark.parametrize(
+    "damage, problem",
+    [
+        (lambda cache, data: os.truncate(cache, cache.stat().st_size // 2), "bytes where its"),
+        (lambda cache, data: cache.write_bytes(b"not an array" * 100), "not a readable .npy"),
+        (lambda cache, data: np.save(cache, data[:-1]), r"shape \(2, 1000, 12\)"),
+        (lambda cache, data: np.save(cache, data.astype(np.float64)), "dtype float64"),
+    ],
+    ids=["truncated", "garbage", "wrong-shape", "wrong-dtype"],
+)
+def test_damaged_cache_is_rebuilt_with_a_note(fold9_home, tmp_path, capsys, damage, problem):
+    home, root, _ = mini_home(fold9_home, tmp_path)
+    expected = np.array(fetch_ptbxl(home).data)
+    (cache,) = (root / ".cache").iterdir()
+    damage(cache, expected)
+    capsys.readouterr()
+    np.testing.assert_array_equal(fetch_ptbxl(home).data, expected)
+    note = capsys.readouterr().err
+    assert note.count("\n") == 1
+    assert f"cache file {cache} is damaged" in note
+    assert re.search(problem, note)
+    # Rebuilt in place of the damaged file: the next load reads it without a note.
+    np.testing.assert_array_equal(fetch_ptbxl(home).data, expected)
+    assert capsys.readouterr().err == ""
+    assert list((root / ".cache").iterdir()) == [cache]
 
 
 # -- bad input ----------------------------------------------------------------------------

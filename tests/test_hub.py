@@ -6,12 +6,13 @@ from pathlib import Path
 
 import huggingface_hub
 import numpy as np
+import pandas as pd
 import pytest
 from huggingface_hub import HfApi
 
 from cardionet_sk import CardioNetClassifier, list_pretrained
-from cardionet_sk._hub import DEFAULT_REPO_ID
 from cardionet_sk.datasets import load_sample
+from cardionet_sk.hub import DEFAULT_REPO_ID
 
 TINY = {"filters": (4,), "kernel_sizes": (3,), "dense_units": 8, "epochs": 1, "random_state": 0}
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -28,7 +29,8 @@ def records():
 @pytest.fixture(scope="module")
 def fitted(records):
     X, y = records
-    return CardioNetClassifier(**TINY, threshold=[0.1, 0.2, 0.3, 0.4, 0.5]).fit(X, y)
+    labels = pd.DataFrame(y, columns=["NORM", "MI", "STTC", "CD", "HYP"])
+    return CardioNetClassifier(**TINY, threshold=[0.1, 0.2, 0.3, 0.4, 0.5]).fit(X, labels)
 
 
 @pytest.fixture
@@ -74,9 +76,10 @@ def test_save_pretrained_writes_config_weights_and_model_card(saved):
         "leads": ["I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6"],
         "units": "mV",
     }
-    card = (saved / "README.md").read_text()
-    assert card.startswith("---\nlibrary_name: cardionet-sk\nlicense: cc-by-4.0\n")
-    assert "not a medical device" in card
+    card = huggingface_hub.ModelCard.load(saved / "README.md")
+    assert card.data.library_name == "cardionet-sk"
+    assert card.data.license == "cc-by-4.0"
+    assert "not a medical device" in card.text
 
 
 def test_round_trip_through_a_local_folder_keeps_predictions(fitted, saved, records):
@@ -244,7 +247,7 @@ def test_every_embedded_model_classifies_raw_records_with_its_thresholds(name, t
     assert thresholds.shape == (5,) and not np.allclose(thresholds, 0.5)
     np.testing.assert_array_equal(clf.predict(sample.data), proba >= thresholds)
     # Its Hub repo id names the embedded copy when no Hub is reachable.
-    repo_id = clf.pretrained_config_["repo_id"]
+    repo_id = clf.pretrained_config_.repo_id
     by_repo = CardioNetClassifier.from_pretrained(repo_id, cache_dir=tmp_path)
     # float32 network: a record's probability may change in its last bit with the batch it is in.
     np.testing.assert_allclose(by_repo.predict_proba(sample.data[:4]), proba[:4], rtol=1e-6)
@@ -291,16 +294,18 @@ def test_original_cardionet_xl_release_loads_from_the_hub_cache(tmp_path, offlin
     original = write_original_release(release / "cardionet_xl.h5")
     populate_hub_cache(tmp_path / "hub", "sid512206/CardioNet-XL", release)
 
-    clf = CardioNetClassifier.from_pretrained("sid512206/CardioNet-XL", cache_dir=tmp_path / "hub")
+    pipe = CardioNetClassifier.from_pretrained("sid512206/CardioNet-XL", cache_dir=tmp_path / "hub")
 
+    windower, clf = pipe[0], pipe[-1]
     assert clf.model_.count_params() == 4_136_165
     assert clf.threshold == [0.17, 0.34, 0.43, 0.41, 0.33]
-    assert clf.pretrained_config_["input"]["sampling_rate"] == 500
+    assert clf.pretrained_config_.input.sampling_rate == 500
     records = np.random.default_rng(0).normal(size=(3, 5000, 12)).astype(np.float32)
-    windows = clf.windower_.fit_transform(records)
+    windows = windower.transform(records)
     assert windows.shape == (3, 5, 1000, 12)
     expected = original.predict(windows.reshape(15, 1000, 12), verbose=0).reshape(3, 5, 5)
-    np.testing.assert_allclose(clf.predict_proba(windows), expected.mean(axis=1), rtol=1e-5)
+    # The pipeline takes the 10 s records themselves.
+    np.testing.assert_allclose(pipe.predict_proba(records), expected.mean(axis=1), rtol=1e-5)
 
 
 def test_h5_that_is_not_a_cardionet_is_rejected(tmp_path):

@@ -1,4 +1,4 @@
-"""ThresholdOptimizer: per-class threshold search, objectives, and the scikit-learn contract."""
+"""Decision thresholds: tune_thresholds, apply_thresholds and ThresholdOptimizer."""
 
 import pickle
 from functools import partial
@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone, is_classifier
 from sklearn.datasets import make_classification, make_multilabel_classification
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, make_scorer, precision_score, recall_score
 from sklearn.model_selection import (
@@ -33,13 +34,14 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 from sklearn.utils import get_tags
-from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
 
 from cardionet_sk import (
     SUPERCLASSES,
     CardioNetClassifier,
     PTBXLWindower,
     ThresholdOptimizer,
+    apply_thresholds,
+    tune_thresholds,
 )
 
 
@@ -269,6 +271,167 @@ def test_binary_threshold_agrees_with_tuned_threshold_classifier_cv():
     assert_allclose(ours.predict_proba(X), theirs.predict_proba(X))
 
 
+# -- tune_thresholds and apply_thresholds ---------------------------------------------------
+
+
+def test_tune_thresholds_finds_the_threshold_worked_out_by_hand():
+    best_thresholds, best_scores = tune_thresholds(HAND_Y, HAND_PROBA)
+    assert_allclose(best_thresholds, [0.4])
+    assert_allclose(best_scores, [10 / 11])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"objective": "f1"},
+        {"objective": "fbeta", "beta": 2.0},
+        {"objective": "mcc", "thresholds": 7},
+        {"objective": precision_score, "thresholds": [0.2, 0.4, 0.6]},
+        {
+            "objective": "specificity_at_sensitivity",
+            "min_sensitivity": [0.9, 0.8, 0.7],
+            "confidence_level": 0.9,
+        },
+    ],
+    ids=["f1", "fbeta", "mcc-grid", "callable", "specificity-with-confidence"],
+)
+def test_tune_thresholds_matches_threshold_optimizer_prefit(params):
+    X, y = make_labels(n_samples=300)
+    X_train, y_train, X_tune, y_tune = split_in_two(X, y)
+    fitted = MultiOutputClassifier(LogisticRegression()).fit(X_train, y_train)
+    tuned = ThresholdOptimizer(fitted, cv="prefit", **params).fit(X_tune, y_tune)
+
+    best_thresholds, best_scores = tune_thresholds(y_tune, tuned.predict_proba(X_tune), **params)
+    assert_array_equal(best_thresholds, tuned.thresholds_)
+    assert_array_equal(best_scores, tuned.best_scores_)
+
+
+def test_tune_thresholds_best_scores_are_the_f1_of_the_applied_thresholds():
+    rng = np.random.default_rng(0)
+    proba = rng.uniform(size=(80, 3))
+    y = (rng.uniform(size=(80, 3)) < proba).astype(int)
+    best_thresholds, best_scores = tune_thresholds(y, proba)
+    y_pred = apply_thresholds(proba, best_thresholds)
+    assert_allclose(best_scores, f1_score(y, y_pred, average=None))
+    # Each threshold is the best observed probability: no other one does better.
+    for j in range(3):
+        others = [f1_score(y[:, j], proba[:, j] >= t) for t in proba[:, j]]
+        assert best_scores[j] == pytest.approx(max(others))
+
+
+def test_tune_thresholds_reads_a_binary_problem_from_vectors():
+    best_thresholds, best_scores = tune_thresholds(HAND_Y[:, 0], HAND_PROBA[:, 0])
+    assert_allclose(best_thresholds, [0.4])
+    assert_allclose(best_scores, [10 / 11])
+
+
+def test_tune_thresholds_names_dataframe_columns_in_warnings():
+    y = pd.DataFrame({"NORM": HAND_Y[:, 0], "HYP": 0})
+    with pytest.warns(UserWarning, match="Class 'HYP' has only negative examples"):
+        best_thresholds, best_scores = tune_thresholds(y, np.hstack([HAND_PROBA, HAND_PROBA]))
+    assert_allclose(best_thresholds, [0.4, 0.5])
+    assert_allclose(best_scores, [10 / 11, np.nan])
+
+
+def test_tune_thresholds_names_classes_from_class_names():
+    with pytest.raises(ValueError, match="sensitivity 1.0 for class 'MI'"):
+        tune_thresholds(
+            HAND_Y,
+            HAND_PROBA,
+            objective="specificity_at_sensitivity",
+            min_sensitivity=1.0,
+            thresholds=[0.5, 0.7],
+            class_names=["MI"],
+        )
+
+
+def test_tune_thresholds_rejects_class_names_of_the_wrong_length():
+    with pytest.raises(ValueError, match=r"class_names must have one name per class \(1\); got 2"):
+        tune_thresholds(HAND_Y, HAND_PROBA, class_names=["NORM", "MI"])
+
+
+@pytest.mark.parametrize(
+    "proba, match",
+    [
+        (HAND_PROBA[:-1], r"shape \(9, 1\); got shape \(8, 1\)\.$"),
+        (np.hstack([1 - HAND_PROBA, HAND_PROBA]), r"binary problem, pass .* proba\[:, 1\]"),
+    ],
+    ids=["rows", "binary-two-columns"],
+)
+def test_tune_thresholds_rejects_proba_not_shaped_like_y_true(proba, match):
+    with pytest.raises(ValueError, match=match):
+        tune_thresholds(HAND_Y, proba)
+
+
+def test_tune_thresholds_rejects_nan_probabilities():
+    proba = HAND_PROBA.copy()
+    proba[3] = np.nan
+    with pytest.raises(ValueError, match="Input proba contains NaN"):
+        tune_thresholds(HAND_Y, proba)
+
+
+def test_tune_thresholds_rejects_y_true_that_is_not_an_indicator():
+    with pytest.raises(ValueError, match="y_true must be a 0/1 indicator matrix"):
+        tune_thresholds(HAND_Y * 2, HAND_PROBA)
+
+
+def test_tune_thresholds_validates_its_parameters():
+    with pytest.raises(ValueError, match="'objective' parameter of tune_thresholds"):
+        tune_thresholds(HAND_Y, HAND_PROBA, objective="accuracy")
+
+
+def test_apply_thresholds_compares_each_column_with_its_threshold():
+    proba = np.array([[0.2, 0.3, 0.9], [0.5, 0.29, 0.1]])
+    y_pred = apply_thresholds(proba, [0.5, 0.3, 0.6])
+    # A probability equal to its threshold is a positive.
+    assert_array_equal(y_pred, [[0, 1, 1], [1, 0, 0]])
+    assert y_pred.dtype == np.int64
+
+
+def test_apply_thresholds_broadcasts_a_scalar_threshold():
+    assert_array_equal(apply_thresholds([[0.2, 0.7], [0.6, 0.4]], 0.5), [[0, 1], [1, 0]])
+
+
+def test_apply_thresholds_on_a_binary_vector_predicts_like_threshold_optimizer():
+    X, y = make_classification(n_samples=120, random_state=0)
+    tuned = ThresholdOptimizer(LogisticRegression(), random_state=0).fit(X, y)
+    proba = tuned.predict_proba(X)[:, 1]
+    y_pred = apply_thresholds(proba, tuned.thresholds_)
+    assert_array_equal(y_pred, tuned.predict(X))
+    assert_array_equal(y_pred, proba >= tuned.thresholds_[0])
+
+
+@pytest.mark.parametrize(
+    "proba, thresholds",
+    [(np.full((2, 3), 0.5), [0.5, 0.5]), (np.full((2, 2), 0.5), [0.5])],
+    ids=["too-few", "binary-two-columns"],
+)
+def test_apply_thresholds_rejects_wrong_number_of_thresholds(proba, thresholds):
+    n_classes = proba.shape[1]
+    with pytest.raises(ValueError, match=rf"one value per class \({n_classes}\); got shape"):
+        apply_thresholds(proba, thresholds)
+
+
+@pytest.mark.parametrize(
+    "proba, thresholds, match",
+    [
+        ([[0.2, np.nan]], 0.5, "Input proba contains NaN"),
+        ([[0.2, 0.4]], [0.5, np.nan], r"thresholds values must lie in \[0, 1\]"),
+        ([[0.2, 0.4]], np.nan, "'thresholds' parameter of apply_thresholds"),
+        ([[0.2, 0.4]], [0.5, 1.5], r"thresholds values must lie in \[0, 1\]"),
+    ],
+    ids=["nan-proba", "nan-threshold", "nan-scalar", "out-of-range"],
+)
+def test_apply_thresholds_rejects_nan_and_out_of_range_values(proba, thresholds, match):
+    with pytest.raises(ValueError, match=match):
+        apply_thresholds(proba, thresholds)
+
+
+def test_apply_thresholds_rejects_more_than_two_dimensions():
+    with pytest.raises(ValueError, match="Found array with dim 3"):
+        apply_thresholds(np.full((2, 3, 1), 0.5), 0.5)
+
+
 # -- cross-validation, prefit and refit ----------------------------------------------------
 
 
@@ -291,6 +454,35 @@ def test_prefit_requires_a_fitted_estimator():
     X, y = make_labels()
     with pytest.raises(NotFittedError):
         ThresholdOptimizer(MultiOutputClassifier(LogisticRegression()), cv="prefit").fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "cv, refit",
+    [(0.25, True), (3, False)],
+    ids=["float-cv", "several-splits-without-refit"],
+)
+def test_frozen_estimator_is_tuned_on_all_the_data_like_prefit(cv, refit):
+    X, y = make_labels()
+    X_train, y_train, X_tune, y_tune = split_in_two(X, y)
+    fitted = MultiOutputClassifier(LogisticRegression()).fit(X_train, y_train)
+    coefs = [e.coef_.copy() for e in fitted.estimators_]
+    frozen = FrozenEstimator(fitted)
+
+    tuned = ThresholdOptimizer(frozen, cv=cv, refit=refit).fit(X_tune, y_tune)
+    prefit = ThresholdOptimizer(fitted, cv="prefit").fit(X_tune, y_tune)
+
+    assert tuned.estimator_ is frozen
+    for estimator, coef in zip(fitted.estimators_, coefs):
+        assert_array_equal(estimator.coef_, coef)
+    assert_array_equal(tuned.thresholds_, prefit.thresholds_)
+    assert_array_equal(tuned.best_scores_, prefit.best_scores_)
+    assert_array_equal(tuned.predict(X_tune), prefit.predict(X_tune))
+
+
+def test_frozen_estimator_must_wrap_a_fitted_estimator():
+    X, y = make_labels()
+    with pytest.raises(NotFittedError):
+        ThresholdOptimizer(FrozenEstimator(MultiOutputClassifier(LogisticRegression()))).fit(X, y)
 
 
 def test_refit_fits_the_estimator_on_all_the_data():
@@ -598,7 +790,7 @@ def make_ecgs(n_records, n_timesteps):
 
 def test_tuned_thresholds_can_be_carried_by_the_classifier():
     X, y = make_ecgs(40, 32)
-    clf = CardioNetClassifier(**TINY).fit(X, y)
+    clf = CardioNetClassifier(**TINY, class_names=SUPERCLASSES).fit(X, y)
     tuned = ThresholdOptimizer(clf, cv="prefit").fit(X, y)
     assert tuned.classes_.tolist() == list(SUPERCLASSES)
 
@@ -622,51 +814,3 @@ def test_pipeline_with_cardionet_in_cross_val_score_and_grid_search():
         scoring=macro_f1,
     ).fit(X, y)
     assert not np.isnan(search.cv_results_["mean_test_score"]).any()
-
-
-# Both predict_proba conventions: OneVsRestClassifier gives an (n, k) array,
-# KNeighborsClassifier a list of (n, 2) arrays. liblinear keeps the checks fast.
-CHECKED = [
-    ThresholdOptimizer(OneVsRestClassifier(LogisticRegression(solver="liblinear"))),
-    ThresholdOptimizer(KNeighborsClassifier()),
-]
-
-LABELS_1_2 = "the check's binary labels are 1 and 2; y must be 0/1 labels"
-TUNED_NOT_HALF = "predictions follow the tuned thresholds, not probability 0.5 or argmax"
-EXPECTED_FAILED_CHECKS = {
-    "check_estimators_dtypes": LABELS_1_2,
-    "check_classifier_data_not_an_array": LABELS_1_2,
-    "check_fit2d_1feature": LABELS_1_2,
-    "check_classifiers_classes": "string labels are not 0/1 labels",
-    "check_classifiers_train": TUNED_NOT_HALF,
-    "check_classifier_multioutput": TUNED_NOT_HALF,
-}
-
-
-def expected_failed_checks(estimator):
-    if isinstance(estimator.estimator, KNeighborsClassifier):
-        # k-NN separates the check's blobs perfectly, so any tuned threshold predicts them
-        # right and check_classifiers_train passes.
-        expected = {**EXPECTED_FAILED_CHECKS}
-        del expected["check_classifiers_train"]
-        expected["check_classifiers_multilabel_output_format_predict_proba"] = (
-            "k-NN probabilities are vote fractions that reach 0 and 1; the check wants "
-            "them strictly between"
-        )
-        return expected
-    return EXPECTED_FAILED_CHECKS
-
-
-@parametrize_with_checks(CHECKED, expected_failed_checks=expected_failed_checks)
-def test_scikit_learn_common_checks(estimator, check):
-    check(estimator)
-
-
-@pytest.mark.parametrize("estimator", CHECKED, ids=lambda est: type(est.estimator).__name__)
-def test_common_checks_really_run(estimator):
-    results = check_estimator(
-        clone(estimator), on_fail=None, expected_failed_checks=expected_failed_checks(estimator)
-    )
-    statuses = [r["status"] for r in results]
-    assert "failed" not in statuses
-    assert statuses.count("passed") >= 40, statuses

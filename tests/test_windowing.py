@@ -8,33 +8,9 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline
-from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
 
 from cardionet_sk._constants import LEADS
 from cardionet_sk._windowing import PTBXLWindower
-
-_NO_N_FEATURES_IN = (
-    "by design: the second axis is time and records of any length of at least one window can "
-    "be transformed, so there is no n_features_in_; n_leads_in_ is checked instead"
-)
-#: sklearn's common checks feed (n_samples, n_features) data, read here as
-#: single-lead records of n_features timesteps; these checks assume features.
-EXPECTED_FAILED_CHECKS = {
-    "check_n_features_in": _NO_N_FEATURES_IN,
-    "check_n_features_in_after_fitting": _NO_N_FEATURES_IN,
-    "check_transformer_general": (
-        "only its last step fails, which expects an error for fewer 'features' (shorter "
-        f"records) at transform; {_NO_N_FEATURES_IN}"
-    ),
-}
-
-#: window_size=1 lets the common checks' few-"timestep" data through; the
-#: other instances put the global statistics and resampling under the checks.
-CHECKED_ESTIMATORS = [
-    PTBXLWindower(window_size=1),
-    PTBXLWindower(window_size=1, normalize="global"),
-    PTBXLWindower(window_size=1, input_sampling_rate=2, sampling_rate=1, normalize="record"),
-]
 
 
 def _records(n_records=3, n_timesteps=1000, n_leads=12, dtype=np.float64, seed=0):
@@ -309,37 +285,6 @@ def test_transform_rejects_another_number_of_leads():
 def test_transform_before_fit_raises_not_fitted():
     with pytest.raises(NotFittedError):
         PTBXLWindower(100).transform(_records())
-
-
-def _expected_failed_checks(estimator):
-    return EXPECTED_FAILED_CHECKS
-
-
-@parametrize_with_checks(CHECKED_ESTIMATORS, expected_failed_checks=_expected_failed_checks)
-def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)
-
-
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
-@pytest.mark.parametrize("estimator", CHECKED_ESTIMATORS, ids=["plain", "global", "resampled"])
-def test_sklearn_common_checks_really_run(estimator):
-    # Since scikit-learn 1.6 checks that do not fit the tags are skipped
-    # silently; a wrong tag could leave the test above with nothing to test.
-    results = check_estimator(
-        estimator, on_fail=None, expected_failed_checks=EXPECTED_FAILED_CHECKS
-    )
-
-    statuses = [result["status"] for result in results]
-    assert "failed" not in statuses
-    assert statuses.count("passed") >= 40
-    assert {result["check_name"] for result in results} >= {
-        "check_transformer_preserve_dtypes",
-        "check_estimators_pickle",
-        "check_fit_idempotent",
-        "check_methods_subset_invariance",
-        "check_estimators_nan_inf",
-        "check_fit1d",
-    }
 
 
 def _window_features(windows):

@@ -1,6 +1,5 @@
-"""Data home, descriptions and the Bunch layout shared by every PTB-XL loader."""
+"""Data home, package resources and the Bunch shared by every loader."""
 
-import ast
 import os
 import shutil
 from importlib import resources
@@ -8,8 +7,6 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
-
-from .._constants import LEADS, SUPERCLASSES
 
 #: Environment variable that moves the default data home.
 DATA_HOME_ENV = "CARDIONET_SK_DATA"
@@ -85,43 +82,21 @@ def _load_descr(name):
     return _package_file("descr", name).read_text(encoding="utf-8")
 
 
-def _parse_scp_codes(values, *, source):
-    """Parse the ``scp_codes`` column, dict literals such as ``{'NORM': 100.0}``."""
-    parsed = []
-    for ecg_id, text in values.items():
-        try:
-            codes = ast.literal_eval(text)
-        except (ValueError, SyntaxError) as exc:
-            raise ValueError(
-                f"{source}: scp_codes of ecg_id {ecg_id} is not a dict literal: {text!r}"
-            ) from exc
-        if not isinstance(codes, dict):
-            raise ValueError(
-                f"{source}: scp_codes of ecg_id {ecg_id} is not a dict literal: {text!r}"
-            )
-        parsed.append(codes)
-    return pd.Series(parsed, index=values.index, name=values.name, dtype=object)
+def _make_bunch(data, target, *, target_names, index, descr, return_X_y, as_frame, **fields):
+    """Assemble what a loader returns, ``(data, target)`` or a Bunch.
 
-
-def _make_bunch(data, target, frame, *, sampling_rate, descr, return_X_y, as_frame):
-    """Assemble what every loader returns from arrays aligned with ``frame``'s rows.
-
-    ``frame`` is indexed by ``ecg_id`` and has the ``patient_id`` and
-    ``strat_fold`` columns of ``ptbxl_database.csv``.
+    With ``as_frame``, ``target`` becomes a DataFrame indexed by ``index``
+    with one column per target name. ``fields`` are the loader's own Bunch
+    attributes, such as record identifiers aligned with ``data``.
     """
     if as_frame:
-        target = pd.DataFrame(target, index=frame.index, columns=list(SUPERCLASSES))
+        target = pd.DataFrame(target, index=index, columns=list(target_names))
     if return_X_y:
         return data, target
     return Bunch(
         data=data,
         target=target,
-        target_names=np.asarray(SUPERCLASSES, dtype=object),
-        lead_names=np.asarray(LEADS, dtype=object),
-        sampling_rate=sampling_rate,
-        fold=frame["strat_fold"].to_numpy(dtype=np.int64),
-        ecg_id=frame.index.to_numpy(dtype=np.int64),
-        patient_id=frame["patient_id"].to_numpy(dtype=np.int64),
-        frame=frame,
+        target_names=np.asarray(target_names, dtype=object),
+        **fields,
         DESCR=descr,
     )

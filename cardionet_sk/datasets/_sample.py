@@ -3,7 +3,8 @@
 import numpy as np
 import pandas as pd
 
-from ._base import _load_descr, _make_bunch, _package_file, _parse_scp_codes
+from ._base import _load_descr, _package_file
+from ._ptbxl import _parse_scp_codes, _ptbxl_bunch
 from ._records import _digital_to_millivolts
 
 #: Files written by ``benchmarks/make_sample.py``, in ``cardionet_sk/datasets/data``.
@@ -54,6 +55,10 @@ def load_sample(*, return_X_y=False, as_frame=False):
             The PTB-XL stratified fold (``strat_fold``) of each record.
         ecg_id, patient_id : ndarray of shape (52,)
             Record and patient identifiers.
+        age : ndarray of shape (52,), dtype float64
+            The patient's age in years, as in :func:`fetch_ptbxl`.
+        sex : ndarray of shape (52,), dtype int64
+            0 for male, 1 for female.
         frame : DataFrame of shape (52, 5)
             Metadata indexed by ``ecg_id``: ``patient_id``, ``age``, ``sex``,
             ``strat_fold`` and ``scp_codes`` (dicts of SCP code to likelihood).
@@ -94,7 +99,7 @@ def load_sample(*, return_X_y=False, as_frame=False):
     with _package_file("data", SAMPLE_METADATA).open("r", encoding="utf-8") as f:
         frame = pd.read_csv(f, index_col="ecg_id")
     frame["scp_codes"] = _parse_scp_codes(frame["scp_codes"], source=SAMPLE_METADATA)
-    return _make_bunch(
+    return _ptbxl_bunch(
         data,
         target,
         frame,

@@ -3,6 +3,9 @@
 import keras
 import numpy as np
 
+from .._statistics import standardize
+from .._windowing import random_crops, random_shifts
+
 
 class TrainingBatches(keras.utils.PyDataset):
     """Shuffled mini-batches of windows, cropped and shifted at random, standardised.
@@ -85,15 +88,10 @@ class TrainingBatches(keras.utils.PyDataset):
         batch = self.X[records, windows]
         rng = np.random.default_rng((self.seed, self.epoch, index))
         if self.crop_size is not None:
-            starts = rng.integers(0, batch.shape[1] - self.crop_size + 1, size=len(batch))
-            batch = batch[
-                np.arange(len(batch))[:, None], starts[:, None] + np.arange(self.crop_size)
-            ]
+            batch = random_crops(batch, self.crop_size, rng)
         if self.max_shift:
-            shifts = rng.integers(-self.max_shift, self.max_shift + 1, size=len(batch))
-            steps = (np.arange(batch.shape[1]) - shifts[:, None]) % batch.shape[1]
-            batch = batch[np.arange(len(batch))[:, None], steps]
-        batch = ((batch - self.mean) / self.scale).astype(np.float32)
+            batch = random_shifts(batch, self.max_shift, rng)
+        batch = standardize(batch, self.mean, self.scale)
         targets = self.y[records].astype(np.float32)
         if self.sample_weight is None:
             return batch, targets

@@ -1,21 +1,28 @@
-"""Keras networks that :class:`CardioNetClassifier` can train, by name.
+"""Keras networks that :class:`~cardionet_sk.CardioNetClassifier` can train, by name.
 
-Each architecture is one builder function plus its default hyper-parameters.
-The builders return uncompiled models; training choices live in the classifier.
+Each architecture is one function that builds the network *body*, from the
+input to the last hidden features; its keyword defaults are the
+architecture's hyper-parameters, declared only there. :func:`build_network`
+adds the output layer every architecture shares, and the classifier compiles.
 """
+
+import inspect
+from typing import NamedTuple
 
 import keras
 import numpy as np
 from keras import layers
 
+from .._constants import HEAD_LAYER
 
-class _LayerSeeds:
+
+class LayerSeeds:
     """Keyword arguments that seed each random layer from one integer, or leave it unseeded.
 
     Keras draws the seed of an unseeded initialiser or dropout layer from Python's global
     ``random`` generator, which other threads of the process (a Dask worker's event loop,
-    for one) draw from as well: explicit seeds keep a seeded network the same wherever it
-    is built.
+    another fit) draw from as well: explicit seeds keep a seeded network the same wherever
+    and whenever it is built, without touching any global random state.
     """
 
     def __init__(self, seed):
@@ -31,36 +38,27 @@ class _LayerSeeds:
         return {"seed": self._next()}
 
 
-def build_cardionet(
-    input_shape,
-    n_outputs,
-    *,
-    filters=(32, 64, 128),
-    kernel_sizes=(7, 5, 3),
-    dense_units=256,
-    dropout=0.5,
-    seed=None,
+def cardionet_body(
+    inputs, seeds, *, filters=(32, 64, 128), kernel_sizes=(7, 5, 3), dense_units=256, dropout=0.5
 ):
-    """The published CardioNet 1D-CNN.
+    """The published CardioNet 1D-CNN, up to its output layer.
 
     One block per entry of ``filters``: Conv1D (``same`` padding, ReLU) ->
     BatchNormalization -> MaxPooling1D(2); then Flatten -> Dense(``dense_units``,
-    ReLU) -> Dropout(``dropout``) -> Dense(``n_outputs``, sigmoid). With the
-    defaults and ``input_shape=(1000, 12)``, ``n_outputs=5`` it has exactly
-    4,135,717 trainable and 4,136,165 parameters in all, as published.
+    ReLU) -> Dropout(``dropout``). With the defaults, 10 s records at 100 Hz
+    (``(1000, 12)``) and five outputs the network has exactly 4,135,717
+    trainable and 4,136,165 parameters in all, as published.
 
     The pooling layers pad (``same``), which changes nothing for even lengths
     such as 1000 but lets records shorter than ``2 ** len(filters)`` samples
-    through instead of collapsing to zero length. An integer ``seed`` fixes the
-    initial weights and the dropout masks.
+    through instead of collapsing to zero length. The flattened feature map
+    fixes the input length.
     """
     if len(filters) != len(kernel_sizes):
         raise ValueError(
             f"filters and kernel_sizes must have the same length; got {len(filters)} filters "
             f"and {len(kernel_sizes)} kernel sizes."
         )
-    seeds = _LayerSeeds(seed)
-    inputs = keras.Input(shape=input_shape, name="ecg")
     x = inputs
     for i, (n_filters, kernel_size) in enumerate(zip(filters, kernel_sizes), start=1):
         x = layers.Conv1D(
@@ -75,38 +73,30 @@ def build_cardionet(
         x = layers.MaxPooling1D(2, padding="same", name=f"pool{i}")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(dense_units, activation="relu", name="dense", **seeds.kernel())(x)
-    x = layers.Dropout(dropout, name="dropout", **seeds.dropout())(x)
-    outputs = layers.Dense(n_outputs, activation="sigmoid", name="probabilities", **seeds.kernel())(
-        x
-    )
-    return keras.Model(inputs, outputs, name="cardionet")
+    return layers.Dropout(dropout, name="dropout", **seeds.dropout())(x)
 
 
-def build_resnet1d_wang(
-    input_shape,
-    n_outputs,
+def resnet1d_wang_body(
+    inputs,
+    seeds,
     *,
     filters=(128, 128, 128),
     kernel_sizes=(5, 3),
     stem_kernel_size=7,
     dense_units=128,
     dropout=0.5,
-    seed=None,
 ):
-    """The 1D ResNet of the PTB-XL benchmark (``resnet1d_wang``, Strodthoff et al. 2020).
+    """The 1D ResNet of the PTB-XL benchmark (``resnet1d_wang``), up to its output layer.
 
     A stem (Conv1D ``stem_kernel_size`` -> BN -> ReLU) and one residual basic
     block per entry of ``filters`` (two convolutions of ``kernel_sizes``, the
     blocks after the first with stride 2 and a 1x1 projection shortcut), then
     the benchmark's head: concatenated global average and max pooling -> BN ->
     Dropout(``dropout / 2``) -> Dense(``dense_units``, ReLU) -> BN ->
-    Dropout(``dropout``) -> Dense(``n_outputs``, sigmoid). Fully convolutional
-    with global pooling, so it takes records of any length:
-    ``input_shape[0]`` may be ``None``. An integer ``seed`` fixes the initial
-    weights and the dropout masks.
+    Dropout(``dropout``). Fully convolutional with global pooling, so it takes
+    records of any length. With the defaults and five outputs it has 473,349
+    trainable parameters.
     """
-    seeds = _LayerSeeds(seed)
-    inputs = keras.Input(shape=(None, input_shape[-1]), name="ecg")
     x = layers.Conv1D(
         filters[0],
         stem_kernel_size,
@@ -155,37 +145,33 @@ def build_resnet1d_wang(
     x = layers.Dropout(dropout / 2, name="head_dropout1", **seeds.dropout())(x)
     x = layers.Dense(dense_units, activation="relu", name="dense", **seeds.kernel())(x)
     x = layers.BatchNormalization(name="head_bn2")(x)
-    x = layers.Dropout(dropout, name="dropout", **seeds.dropout())(x)
-    outputs = layers.Dense(n_outputs, activation="sigmoid", name="probabilities", **seeds.kernel())(
-        x
-    )
-    return keras.Model(inputs, outputs, name="resnet1d_wang")
+    return layers.Dropout(dropout, name="dropout", **seeds.dropout())(x)
 
 
-#: name -> (builder, default hyper-parameters). The defaults double as the list
+class Architecture(NamedTuple):
+    """A network body builder, its hyper-parameter defaults and whether it takes any length."""
+
+    body: object
+    defaults: dict
+    fixed_length: bool
+
+
+def _architecture(body, *, fixed_length):
+    signature = inspect.signature(body).parameters.values()
+    defaults = {p.name: p.default for p in signature if p.kind is p.KEYWORD_ONLY}
+    return Architecture(body, defaults, fixed_length)
+
+
+#: name -> Architecture. The defaults come from the body's signature and double as the list
 #: of hyper-parameters an architecture understands.
 ARCHITECTURES = {
-    "cardionet": (
-        build_cardionet,
-        {"filters": (32, 64, 128), "kernel_sizes": (7, 5, 3), "dense_units": 256, "dropout": 0.5},
-    ),
-    "resnet1d_wang": (
-        build_resnet1d_wang,
-        {
-            "filters": (128, 128, 128),
-            "kernel_sizes": (5, 3),
-            "stem_kernel_size": 7,
-            "dense_units": 128,
-            "dropout": 0.5,
-        },
-    ),
+    "cardionet": _architecture(cardionet_body, fixed_length=True),
+    "resnet1d_wang": _architecture(resnet1d_wang_body, fixed_length=False),
 }
 
 
-def build_network(architecture, input_shape, n_outputs, *, seed=None, **hyperparameters):
-    """Build the named architecture; ``None`` hyper-parameters take its defaults.
-
-    An integer ``seed`` fixes the initial weights and dropout masks.
+def check_hyperparameters(architecture, hyperparameters):
+    """Every hyper-parameter of ``architecture``: ``None`` and missing ones take its defaults.
 
     Raises
     ------
@@ -196,7 +182,7 @@ def build_network(architecture, input_shape, n_outputs, *, seed=None, **hyperpar
         raise ValueError(
             f"Unknown architecture {architecture!r}; choose one of {sorted(ARCHITECTURES)}."
         )
-    builder, defaults = ARCHITECTURES[architecture]
+    defaults = ARCHITECTURES[architecture].defaults
     given = {k: v for k, v in hyperparameters.items() if v is not None}
     unknown = set(given) - set(defaults)
     if unknown:
@@ -204,4 +190,35 @@ def build_network(architecture, input_shape, n_outputs, *, seed=None, **hyperpar
             f"Architecture {architecture!r} does not take {sorted(unknown)}; "
             f"its hyper-parameters are {sorted(defaults)}."
         )
-    return builder(input_shape, n_outputs, seed=seed, **{**defaults, **given})
+    return {**defaults, **given}
+
+
+def build_network(architecture, input_shape, n_outputs, *, seed=None, **hyperparameters):
+    """The named architecture's body under one sigmoid output per label, uncompiled.
+
+    ``input_shape`` is ``(n_timesteps, n_leads)``; an architecture that takes
+    any length ignores ``n_timesteps``. An integer ``seed`` fixes the initial
+    weights and dropout masks; ``None`` hyper-parameters take the defaults.
+    """
+    hyperparameters = check_hyperparameters(architecture, hyperparameters)
+    fixed_length = ARCHITECTURES[architecture].fixed_length
+    seeds = LayerSeeds(seed)
+    inputs = keras.Input(
+        shape=(input_shape[0] if fixed_length else None, input_shape[-1]), name="ecg"
+    )
+    features = ARCHITECTURES[architecture].body(inputs, seeds, **hyperparameters)
+    outputs = layers.Dense(n_outputs, activation="sigmoid", name=HEAD_LAYER, **seeds.kernel())(
+        features
+    )
+    return keras.Model(inputs, outputs, name=architecture)
+
+
+def describe_defaults():
+    """The defaults of every architecture as numpydoc text, for the classifier's docstring.
+
+    The first line takes the indentation of the placeholder it replaces.
+    """
+    return "\n        ".join(
+        f"- ``{name!r}``: " + ", ".join(f"``{k}={v!r}``" for k, v in architecture.defaults.items())
+        for name, architecture in ARCHITECTURES.items()
+    )

@@ -1,0 +1,279 @@
+"""The records side of ``cardionet``: finding WFDB records, loading the model, scoring.
+
+Finding records imports neither TensorFlow nor the classifier, so that a typo in a path
+is reported in a second, not after TensorFlow's import. Scoring reads and classifies one
+batch of records at a time: memory holds one batch of signals, never the archive.
+"""
+
+import contextlib
+import errno
+import glob
+import os
+import re
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from ._constants import LEADS
+from .datasets import read_record
+from .datasets._records import _record_name
+
+#: Characters that make an argument a glob pattern (those of :func:`glob.glob`).
+_GLOB_MAGIC = re.compile(r"[*?[]")
+
+
+def one_line(exc):
+    """``exc`` as one line: OSErrors as ``reason: file``, whitespace runs collapsed."""
+    if isinstance(exc, OSError) and exc.strerror and exc.filename:
+        message = f"{exc.strerror}: {exc.filename}"
+    else:
+        message = str(exc) or type(exc).__name__
+    if not isinstance(exc, (OSError, ValueError)):
+        message = f"{type(exc).__name__}: {message}"
+    return " ".join(message.split())
+
+
+# -- finding records ----------------------------------------------------------------------
+
+
+def record_key(name):
+    """What identifies a record whatever its spelling: ``a/x.hea``, ``./a/x`` and the
+    absolute path of ``a/x`` are one record."""
+    return os.path.realpath(_record_name(name))
+
+
+def find_records(arguments):
+    """The records named by the RECORD arguments, each once, in a stable order.
+
+    An argument is a record (its header, or its path without extension), a folder (every
+    ``*.hea`` below it) or a glob pattern (the headers and folders it matches, ``**``
+    included). Arguments keep their order; the records of a folder or pattern are sorted.
+    The first spelling of a record named twice is kept.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a record's header does not exist, or a folder or pattern holds no header:
+        a typo should end the run before it starts, not produce an empty archive.
+    """
+    found: dict[str, str] = {}
+    for argument in arguments:
+        for name in _expand(argument):
+            found.setdefault(record_key(name), name)
+    return list(found.values())
+
+
+def _expand(argument):
+    """The record names of one RECORD argument."""
+    if os.path.isdir(argument):
+        headers = sorted(str(path) for path in Path(argument).rglob("*.hea"))
+        if not headers:
+            raise FileNotFoundError(errno.ENOENT, "No WFDB header (*.hea) below", argument)
+        return headers
+    header = f"{_record_name(argument)}.hea"
+    if os.path.isfile(header) or not _GLOB_MAGIC.search(argument):
+        if not os.path.isfile(header):
+            raise FileNotFoundError(errno.ENOENT, "WFDB header not found", header)
+        return [argument]
+    # A pattern such as `rec*` matches signal files too: only headers and folders count.
+    names = []
+    for match in sorted(glob.glob(argument, recursive=True)):
+        if os.path.isdir(match):
+            names += sorted(str(path) for path in Path(match).rglob("*.hea"))
+        elif match.endswith(".hea"):
+            names.append(match)
+    if not names:
+        raise FileNotFoundError(errno.ENOENT, "No WFDB header (*.hea) matches", argument)
+    return names
+
+
+# -- the model ----------------------------------------------------------------------------
+
+
+class Model(NamedTuple):
+    """A loaded model: what predicts (a classifier, or a pipeline ending in one), the
+    classifier itself, and its saved config."""
+
+    predictor: object
+    classifier: object
+    config: object
+
+
+@contextlib.contextmanager
+def _c_stderr_to_devnull():
+    """Send the process's file descriptor 2 to /dev/null.
+
+    TensorFlow's C++ runtime logs through absl while it is imported and when it looks for
+    a GPU ("Could not find cuda drivers", "oneDNN custom operations", "failed call to
+    cuInit"), before and regardless of ``TF_CPP_MIN_LOG_LEVEL``; only the file descriptor
+    itself can be silenced. ``sys.stderr`` writes go through it too, so no Python error is
+    raised meanwhile without being shown afterwards: exceptions propagate, they are not
+    printed here.
+    """
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no standard error at all: nothing to silence
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _import_tensorflow_quietly():
+    """Import TensorFlow and start its devices, without its log lines on the terminal."""
+    if "tensorflow" in sys.modules:  # e.g. main() called from Python: too late to help
+        return
+    import absl.logging  # absl ships with TensorFlow; it logs Keras' Python warnings
+
+    absl.logging.set_verbosity(absl.logging.ERROR)
+    with _c_stderr_to_devnull():
+        import tensorflow as tf
+
+        tf.config.list_logical_devices()  # looks for GPUs now, while fd 2 is silenced
+
+
+def load_model(name):
+    """The model ``name`` (see :meth:`CardioNetClassifier.from_pretrained`)."""
+    _import_tensorflow_quietly()
+    from ._classifier import CardioNetClassifier
+
+    predictor = CardioNetClassifier.from_pretrained(name)
+    classifier = predictor[-1] if hasattr(predictor, "steps") else predictor
+    return Model(predictor, classifier, classifier.pretrained_config_)
+
+
+def input_rate(config):
+    """Sampling rate, in Hz, of the records the model takes."""
+    if config.preprocessing:  # e.g. the original CardioNet-XL: 10 s at 500 Hz, cut into windows
+        return config.preprocessing["input_sampling_rate"]
+    return config.input.sampling_rate
+
+
+def _check_record(path, record, model):
+    """Reject, naming ``path``, a record whose rate, leads or length the model does not take.
+
+    As :meth:`CardioNetClassifier.from_pretrained` documents, records are never
+    resampled, cropped or padded to fit.
+    """
+    spec, rate = model.config.input, input_rate(model.config)
+    if record.sampling_rate != rate:
+        raise ValueError(
+            f"{path}: sampled at {record.sampling_rate:g} Hz, but the model expects "
+            f"{rate:g} Hz; resample the record first (the model does not resample)."
+        )
+    expected = [str(lead) for lead in spec.leads]
+    names = [str(lead) for lead in record.lead_names]
+    known = {lead.upper() for lead in LEADS}
+    if len(names) != len(expected) or (
+        all(lead.upper() in known for lead in expected)
+        and [n.upper() for n in names] != [e.upper() for e in expected]
+    ):
+        raise ValueError(
+            f"{path}: has the {len(names)} leads {' '.join(names)}, but the model expects the "
+            f"{len(expected)} leads {' '.join(expected)}, in this order."
+        )
+    fixed_length = (
+        not model.config.preprocessing
+        and model.classifier.crop_size is None
+        and model.classifier.model_.input_shape[1] is not None
+    )
+    n_timesteps = len(record.signal)
+    if fixed_length and n_timesteps != spec.n_timesteps:
+        raise ValueError(
+            f"{path}: has {n_timesteps} samples ({n_timesteps / rate:g} s at {rate:g} Hz), but "
+            f"the model expects {spec.n_timesteps} ({spec.duration:g} s); "
+            "records are not cropped or padded."
+        )
+
+
+# -- scoring ------------------------------------------------------------------------------
+
+
+class Row(NamedTuple):
+    """One output row: a record's class probabilities and predicted class names, or why
+    it was skipped."""
+
+    record: str
+    probabilities: object = None
+    labels: object = None
+    error: str | None = None
+
+
+def predicted(classes, labels):
+    """Names of the predicted classes of each record, from ``predict``'s output."""
+    labels = np.asarray(labels)
+    if labels.ndim == 1:  # binary classifier: the predicted class itself
+        return [[str(classes[int(lab)])] for lab in labels]
+    return [[str(c) for c, on in zip(classes, row) if on] for row in labels]
+
+
+def classify(model, X, paths):
+    """Probabilities and labels of records of one length; errors name the records."""
+    from ._thresholds import apply_thresholds
+
+    try:
+        proba = model.predictor.predict_proba(X)
+    except ValueError as exc:
+        more = f" (and {len(paths) - 1} other records of its length)" if len(paths) > 1 else ""
+        raise ValueError(f"{paths[0]}{more}: {exc}") from exc
+    clf = model.classifier
+    return proba, apply_thresholds(proba[:, 1] if clf.binary_ else proba, clf.threshold)
+
+
+def score(model, names, *, batch_size, strict):
+    """Yield the :class:`Row` of each record of ``names``, in order, one list per batch.
+
+    Only one batch of signals is in memory at a time. A record that cannot be read or
+    classified becomes a row with an ``error``, unless ``strict``: then its error is raised.
+    """
+    for start in range(0, len(names), batch_size):
+        yield _score_batch(model, names[start : start + batch_size], strict)
+
+
+def _score_batch(model, names, strict):
+    rows, signals = {}, {}
+    for name in names:
+        try:
+            record = read_record(name)
+            _check_record(name, record, model)
+            signals[name] = record.signal
+        except (OSError, ValueError) as exc:  # a bad file; anything else is a bug
+            if strict:
+                raise
+            rows[name] = Row(name, error=one_line(exc))
+    # One call per record length (only models that take several lengths see more than one).
+    by_length: dict[int, list[str]] = {}
+    for name, signal in signals.items():
+        by_length.setdefault(len(signal), []).append(name)
+    for group in by_length.values():
+        rows.update(_classify_group(model, group, [signals[n] for n in group], strict))
+    return [rows[name] for name in names]
+
+
+def _classify_group(model, names, signals, strict):
+    """The rows of records of one length."""
+    try:
+        proba, labels = classify(model, np.stack(signals), names)
+    except ValueError as exc:
+        if strict:
+            raise
+        if len(names) == 1:
+            return {names[0]: Row(names[0], error=one_line(exc))}
+        # One record, e.g. too short for the network, spoils its group: find which.
+        rows = {}
+        for name, signal in zip(names, signals):
+            rows.update(_classify_group(model, [name], [signal], strict))
+        return rows
+    classes = model.classifier.classes_
+    return {
+        name: Row(name, p, lab) for name, p, lab in zip(names, proba, predicted(classes, labels))
+    }

@@ -1,0 +1,1 @@
+"""Everything that touches Keras: network bodies, their training loop and batches, prediction."""

@@ -1,0 +1,41 @@
+"""Prediction with a network: one traced function per network, whatever the batch size.
+
+``keras.Model.predict`` builds its data pipeline on every call and traces its
+function again for every new input shape, a last partial batch included:
+scoring many small batches (a grid search, a stream of records) recompiles
+over and over. Here each network gets one :func:`tf.function` whose input
+signature leaves the batch axis (and, for fully convolutional networks, the
+time axis) open, traced once and reused by every later call.
+"""
+
+import weakref
+
+import numpy as np
+import tensorflow as tf
+
+# Keyed weakly by network, so that a refitted or deleted classifier's function goes with its
+# network, and nothing unpicklable is stored on the classifier.
+_FUNCTIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _function(model):
+    function = _FUNCTIONS.get(model)
+    if function is None:
+        spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
+        function = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+        _FUNCTIONS[model] = function
+    return function
+
+
+def predict_batches(model, X, batch_size):
+    """Outputs of ``model`` on ``X``, ``batch_size`` rows per call of one traced function."""
+    function = _function(model)
+    return np.concatenate(
+        [function(X[start : start + batch_size]).numpy() for start in range(0, len(X), batch_size)]
+    )
+
+
+def tracing_count(model):
+    """How many times the prediction function of ``model`` was traced (compiled); 0 if never."""
+    function = _FUNCTIONS.get(model)
+    return 0 if function is None else function.experimental_get_tracing_count()

@@ -1,0 +1,135 @@
+"""Compiling and training a classifier's Keras network: optimizer, split, loop, history."""
+
+import keras
+import numpy as np
+
+from .batches import TrainingBatches
+from .callbacks import TimeBudget, ValidationMacroAUC, learning_rate_schedule
+from .losses import WeightedBinaryCrossentropy
+
+
+def make_optimizer(optimizer, learning_rate, params):
+    """A new optimizer from a name, an optimizer class or a (template) instance.
+
+    ``params`` are the routed ``optimizer__`` keyword arguments. An instance is
+    copied through its config, so that clones never share optimizer state.
+    """
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        config = {**optimizer.get_config(), "learning_rate": learning_rate, **params}
+        return type(optimizer).from_config(config)
+    if isinstance(optimizer, str):
+        optimizer = type(keras.optimizers.get(optimizer))
+    return optimizer(learning_rate=learning_rate, **params)
+
+
+def compile_network(model, optimizer, label_weights):
+    """Compile ``model`` with the per-label weighted binary cross-entropy."""
+    model.compile(optimizer=optimizer, loss=WeightedBinaryCrossentropy(*label_weights))
+    return model
+
+
+def split_records(n_records, validation_split, rng, groups=None):
+    """Random train and validation record indices; no validation when a side would be empty.
+
+    With ``groups``, whole groups in random order go to validation until it
+    holds at least ``validation_split`` of the records.
+    """
+    n_val = int(round(validation_split * n_records))
+    no_validation = np.arange(n_records), np.array([], dtype=int)
+    if n_val == 0 or n_val == n_records:
+        return no_validation
+    if groups is None:
+        order = rng.permutation(n_records)
+    else:
+        _, group_of_record = np.unique(groups, return_inverse=True)
+        rank_of_group = rng.permutation(group_of_record.max() + 1)
+        rank = rank_of_group[group_of_record]
+        # Records sorted by the random rank of their group, so that each group's records
+        # are contiguous; the cut then moves to the end of the group it falls in.
+        order = np.argsort(rank, kind="stable")
+        n_val = int(np.searchsorted(rank[order], rank[order[n_val - 1]], side="right"))
+        if n_val == n_records:
+            return no_validation
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def training_callbacks(
+    *, user_callbacks, lr_schedule, learning_rate, epochs, validation, monitor, patience, max_time
+):
+    """Callbacks of one fit: the user's, then the schedule, validation and time budget.
+
+    ``validation`` is ``None`` or ``(predict_proba, X_val, y_val)``; with it,
+    early stopping restores the best epoch's weights.
+    """
+    callbacks = list(user_callbacks or [])
+    if lr_schedule is not None:
+        callbacks.append(
+            keras.callbacks.LearningRateScheduler(
+                learning_rate_schedule(lr_schedule, learning_rate, epochs)
+            )
+        )
+    if validation is not None:
+        if monitor == "val_macro_auc":
+            callbacks.append(ValidationMacroAUC(*validation))
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=monitor,
+                mode="min" if monitor == "val_loss" else "max",
+                patience=patience,
+                restore_best_weights=True,
+            )
+        )
+    if max_time is not None:
+        callbacks.append(TimeBudget(max_time))
+    return callbacks
+
+
+def train_network(
+    estimator, X, y, sample_weight, *, train, validation, seed, epochs, initial_epoch
+):
+    """Run ``keras.Model.fit`` of ``estimator.model_`` on the ``train`` records; return its history.
+
+    The training options (batch size, crops, shifts, schedule, early stopping,
+    time budget, routed ``fit__`` arguments) are read from the estimator's
+    parameters and its standardisation from its fitted ``mean_``/``scale_``.
+    The ``validation`` records keep their order and are neither cropped at
+    random nor shifted. Every batch is drawn from a generator seeded per
+    epoch, so a seeded fit depends on no global random state.
+    """
+    batches = {
+        "batch_size": estimator.batch_size,
+        "mean": estimator.mean_,
+        "scale": estimator.scale_,
+        "seed": seed or 0,
+        "crop_size": estimator.crop_size,
+        "max_shift": estimator.max_shift,
+    }
+    fit_kwargs = estimator._routed("fit")
+    if len(validation):
+        fit_kwargs["validation_data"] = TrainingBatches(
+            X, y, sample_weight, validation, **{**batches, "shuffle": False, "max_shift": 0}
+        )
+    callbacks = training_callbacks(
+        user_callbacks=estimator.callbacks,
+        lr_schedule=estimator.lr_schedule,
+        learning_rate=estimator.learning_rate,
+        epochs=estimator.epochs,
+        validation=(estimator.predict_proba, X[validation], y[validation])
+        if len(validation)
+        else None,
+        monitor=estimator.monitor,
+        patience=estimator.patience,
+        max_time=estimator.max_time,
+    )
+    history = estimator.model_.fit(
+        TrainingBatches(X, y, sample_weight, train, **batches),
+        # The batches shuffle themselves from their seed; Keras would shuffle their order
+        # again with Python's global random generator, which other threads share.
+        shuffle=False,
+        callbacks=callbacks,
+        verbose=estimator.verbose,
+        initial_epoch=initial_epoch,
+        epochs=initial_epoch + epochs,
+        **fit_kwargs,
+    )
+    return {key: [float(v) for v in values] for key, values in history.history.items()}

@@ -1,0 +1,289 @@
+"""The Hugging Face side of a classifier: ``save_pretrained``, ``from_pretrained``, ``push_to_hub``.
+
+The schema of a saved model belongs to :class:`cardionet_sk.hub.ModelConfig`;
+this mixin only maps a fitted classifier to a config and a network, and back.
+"""
+
+import inspect
+from typing import Any
+
+import numpy as np
+from sklearn.pipeline import make_pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from . import hub
+from ._constants import LEADS
+from ._keras.architectures import ARCHITECTURES, check_hyperparameters
+from ._windowing import PTBXLWindower
+
+#: Registry names -> hyper-parameter defaults: what a saved config may name.
+_SAVEABLE_ARCHITECTURES = {name: a.defaults for name, a in ARCHITECTURES.items()}
+
+
+class PretrainedMixin:
+    """Saving, loading and publishing a fitted :class:`~cardionet_sk.CardioNetClassifier`.
+
+    The mixin reads and sets the classifier's parameters and fitted attributes;
+    they are declared here for mypy only (annotations create no attributes).
+    """
+
+    architecture: str
+    standardize: bool
+    sampling_rate: float
+    window_aggregation: Any
+    crop_size: Any
+    crop_stride: Any
+    threshold: Any
+    calibration: Any
+    model_: Any
+    classes_: Any
+    binary_: bool
+    n_classes_: int
+    n_features_in_: int
+    n_leads_in_: int
+    mean_: Any
+    scale_: Any
+    label_weights_: Any
+    history_: dict
+    hyperparameters_: dict
+    validation_records_: Any
+    pretrained_config_: Any
+    _build_network: Any
+
+    def save_pretrained(
+        self,
+        save_directory,
+        *,
+        sampling_rate=None,
+        lead_names=None,
+        units="mV",
+        weights_dtype="float32",
+        **card,
+    ):
+        """Save the fitted model as a folder that :meth:`from_pretrained` loads.
+
+        The folder holds ``config.json`` (a :class:`~cardionet_sk.hub.ModelConfig`),
+        ``model.weights.h5`` and a ``README.md`` model card; nothing in it is
+        pickled or executes code on load. Files are written to a temporary
+        folder first and moved into place, so an interrupted save does not
+        leave a half-written model.
+
+        Parameters
+        ----------
+        save_directory : str or path-like
+            Folder to write; created if needed, files of the same name replaced.
+        sampling_rate : float, default=None
+            Sampling rate, in Hz, of the records the model expects; ``None`` is
+            the classifier's ``sampling_rate``.
+        lead_names : sequence of str, default=None
+            Lead order of the records; ``None`` means PTB-XL's 12 leads for a
+            12-lead model and ``lead0, lead1, ...`` otherwise.
+        units : str, default="mV"
+            Physical unit of the signal.
+        weights_dtype : {"float32", "float16"}, default="float32"
+            Storage precision of the weights; float16 halves the folder.
+        **card
+            Model card fields: ``metrics`` (evaluation results: ``macro_auc``,
+            ``macro_f1``, ``per_class`` ..., as written by
+            ``benchmarks/train_pretrained.py``), ``name``, ``description``,
+            ``training`` and ``repo_id`` (the Hub repository it is meant for).
+
+        Returns
+        -------
+        path : pathlib.Path
+            The folder written.
+        """
+        check_is_fitted(self, "model_")
+        if weights_dtype not in ("float32", "float16"):
+            raise ValueError(
+                f"weights_dtype must be 'float32' or 'float16'; got {weights_dtype!r}."
+            )
+        if lead_names is None:
+            lead_names = (
+                LEADS
+                if self.n_leads_in_ == len(LEADS)
+                else [f"lead{i}" for i in range(self.n_leads_in_)]
+            )
+        if len(lead_names) != self.n_leads_in_:
+            raise ValueError(
+                f"lead_names has {len(lead_names)} names for a model of {self.n_leads_in_} leads."
+            )
+        config = hub.ModelConfig.from_classifier(
+            self,
+            sampling_rate=self.sampling_rate if sampling_rate is None else sampling_rate,
+            lead_names=lead_names,
+            units=units,
+            weights_dtype=weights_dtype,
+            **{"name": f"CardioNet ({self.architecture})", **card},
+        )
+        return hub.save_model_folder(save_directory, config, self.model_)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        repo_id_or_path=None,
+        *,
+        revision=None,
+        cache_dir=None,
+        force_download=False,
+        token=None,
+        local_files_only=False,
+    ):
+        """Load a fitted model: embedded in the package, from a folder, or from the Hub.
+
+        Parameters
+        ----------
+        repo_id_or_path : str or path-like, default=None
+            ``None`` for the default embedded model (the published CardioNet
+            CNN trained on PTB-XL folds 1-8); the name of an embedded model
+            (:func:`~cardionet_sk.list_pretrained`) or the Hub repository it is
+            published as; a folder written by :meth:`save_pretrained`; or a
+            Hugging Face Hub repository id, downloaded with
+            :func:`huggingface_hub.snapshot_download` or read from its cache.
+        revision : str, default=None
+            Hub branch, tag or commit. Given with an embedded model's repository
+            id, it fetches from the Hub instead of using the embedded copy.
+        cache_dir : str or path-like, default=None
+            Hugging Face cache folder.
+        force_download : bool, default=False
+            Download again even if cached.
+        token : str or bool, default=None
+            Hugging Face token for private repositories.
+        local_files_only : bool, default=False
+            Only use the Hugging Face cache (as ``HF_HUB_OFFLINE=1`` does).
+
+        Returns
+        -------
+        clf : CardioNetClassifier or sklearn.pipeline.Pipeline
+            A fitted classifier whose :meth:`predict` applies the saved
+            thresholds, with the validated config as ``pretrained_config_``.
+            Records must have the saved length and lead count
+            (``pretrained_config_.input``); other lengths are rejected with an
+            error, not resampled.
+
+            The original CardioNet-XL release (``"sid512206/CardioNet-XL"``,
+            one full Keras H5 file) is recognised too: its network is rebuilt
+            from this package's architecture code and its weights read with
+            h5py, never deserialised. It takes z-scored 2 s windows at 500 Hz,
+            so it comes as a :class:`~sklearn.pipeline.Pipeline` of the
+            :class:`PTBXLWindower` that cuts 10 s 500 Hz records into them and
+            the classifier: ``pipe.predict(X)`` takes the records.
+
+        Raises
+        ------
+        FileNotFoundError
+            A folder without ``config.json`` or a config naming a missing file.
+        cardionet_sk.hub.ConfigError
+            A malformed or inconsistent config (a :class:`ValueError`), naming
+            the file and the field.
+        ValueError
+            Weights whose names or shapes do not match the config.
+        OSError
+            A repository id that is not cached while the Hub is unreachable.
+
+        Examples
+        --------
+        >>> from cardionet_sk import CardioNetClassifier
+        >>> from cardionet_sk.datasets import load_sample
+        >>> clf = CardioNetClassifier.from_pretrained()
+        >>> clf.predict_proba(load_sample().data).shape[1]
+        5
+        """
+        directory = hub.resolve_model_dir(
+            repo_id_or_path,
+            revision=revision,
+            cache_dir=cache_dir,
+            force_download=force_download,
+            token=token,
+            local_files_only=local_files_only,
+        )
+        config = hub.read_model_config(directory, architectures=_SAVEABLE_ARCHITECTURES)
+        clf = cls._from_config(config)
+        hub.load_weights(clf.model_, directory, config)
+        if config.preprocessing is None:
+            return clf
+        spec = config.input
+        windower = PTBXLWindower(**config.preprocessing)
+        # The windower is stateless: fitting it on one silent record of the input contract
+        # only records the number of leads.
+        longest = -(
+            -config.preprocessing["window_size"]
+            * config.preprocessing["input_sampling_rate"]
+            // int(spec.sampling_rate)
+        )
+        windower.fit(np.zeros((1, longest, len(spec.leads)), dtype=np.float32))
+        return make_pipeline(windower, clf)
+
+    @classmethod
+    def _from_config(cls: Any, config):
+        """A classifier fitted as ``config`` describes, with an untrained network."""
+        own = set(inspect.signature(cls).parameters)
+        clf = cls(
+            config.architecture,
+            **{(k if k in own else f"model__{k}"): v for k, v in config.hyperparameters.items()},
+            threshold=list(config.thresholds),
+            calibration=config.calibration,
+            window_aggregation=config.window_aggregation,
+            crop_size=config.crop_size,
+            crop_stride=config.crop_stride,
+            standardize=config.standardization is not None,
+            # For a legacy release, the rate of the windows the network takes.
+            sampling_rate=config.input.sampling_rate,
+        )
+        clf.n_features_in_, clf.n_leads_in_ = config.input.n_timesteps, len(config.input.leads)
+        clf.binary_ = config.binary
+        clf.n_classes_ = config.n_labels
+        clf.classes_ = np.asarray(config.classes, dtype=None if config.binary else object)
+        standardization = config.standardization or {
+            "mean": np.zeros(clf.n_leads_in_),
+            "scale": np.ones(clf.n_leads_in_),
+        }
+        clf.mean_ = np.asarray(standardization["mean"], dtype=np.float32)
+        clf.scale_ = np.asarray(standardization["scale"], dtype=np.float32)
+        clf.label_weights_ = (np.ones(clf.n_classes_), np.ones(clf.n_classes_))
+        clf.history_ = {}
+        clf.validation_records_ = np.array([], dtype=int)
+        clf.pretrained_config_ = config
+        clf.hyperparameters_ = check_hyperparameters(config.architecture, config.hyperparameters)
+        clf.model_ = clf._build_network(seed=None)
+        return clf
+
+    def push_to_hub(
+        self,
+        repo_id,
+        *,
+        private=None,
+        token=None,
+        commit_message="Upload CardioNet model",
+        **save_kwargs,
+    ):
+        """Publish the model on the Hugging Face Hub.
+
+        Writes the :meth:`save_pretrained` folder to a temporary directory,
+        creates the repository if needed (:meth:`huggingface_hub.HfApi.create_repo`)
+        and uploads the folder (:meth:`huggingface_hub.HfApi.upload_folder`).
+
+        Parameters
+        ----------
+        repo_id : str
+            ``namespace/name`` of the Hub repository.
+        private : bool, default=None
+            Visibility of a newly created repository.
+        token : str, default=None
+            Hugging Face token with write access.
+        commit_message : str, default="Upload CardioNet model"
+            Message of the Hub commit.
+        **save_kwargs
+            Passed to :meth:`save_pretrained` (``metrics``, ``weights_dtype`` ...).
+
+        Returns
+        -------
+        commit_info : huggingface_hub.CommitInfo
+        """
+        return hub.push_folder(
+            lambda folder: self.save_pretrained(folder, repo_id=repo_id, **save_kwargs),
+            repo_id,
+            private=private,
+            token=token,
+            commit_message=commit_message,
+        )

@@ -1,0 +1,46 @@
+"""Saved models: the ``config.json`` schema, model folders, the Hugging Face Hub.
+
+A model folder holds three files, none of which runs code when loaded:
+
+* ``config.json``: the :class:`ModelConfig` (architecture and hyper-parameters,
+  classes, thresholds, the expected input, standardisation, metrics);
+* ``model.weights.h5``: one HDF5 dataset per network variable, read with
+  h5py and checked against the network the config describes;
+* ``README.md``: the model card, with Hub metadata.
+
+This package imports neither TensorFlow nor the classifier: the classifier's
+``save_pretrained``, ``from_pretrained`` and ``push_to_hub``, and the
+``cardionet`` command, call it.
+"""
+
+from ._card import model_card
+from ._config import (
+    CONFIG_NAME,
+    FORMAT_VERSION,
+    MODEL_CARD_NAME,
+    WEIGHTS_NAME,
+    ConfigError,
+    InputSpec,
+    ModelConfig,
+)
+from ._folder import load_weights, push_folder, read_model_config, save_model_folder
+from ._resolve import DEFAULT_REPO_ID, EMBEDDED_DIR, list_pretrained, resolve_model_dir
+
+__all__ = [
+    "CONFIG_NAME",
+    "DEFAULT_REPO_ID",
+    "EMBEDDED_DIR",
+    "FORMAT_VERSION",
+    "MODEL_CARD_NAME",
+    "WEIGHTS_NAME",
+    "ConfigError",
+    "InputSpec",
+    "ModelConfig",
+    "list_pretrained",
+    "load_weights",
+    "model_card",
+    "push_folder",
+    "read_model_config",
+    "resolve_model_dir",
+    "save_model_folder",
+]

@@ -1,0 +1,102 @@
+"""Where a model folder is: embedded in the package, a local folder, or the Hugging Face Hub.
+
+Nothing here imports TensorFlow: listing and resolving models is cheap.
+"""
+
+from pathlib import Path
+
+from .._version import __version__
+from ._config import CONFIG_NAME, WEIGHTS_NAME
+
+#: Hub repository the project publishes its default model under.
+DEFAULT_REPO_ID = "cardionet-sk/cardionet-ptbxl"
+
+EMBEDDED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
+
+#: Embedded model name -> the Hub repository it is published as.
+_EMBEDDED_REPO_IDS = {
+    "cardionet-ptbxl": DEFAULT_REPO_ID,
+    "resnet1d-wang-ptbxl": "cardionet-sk/resnet1d-wang-ptbxl",
+}
+
+
+def list_pretrained():
+    """Names of the pretrained models shipped inside the package.
+
+    Each name can be passed to :meth:`CardioNetClassifier.from_pretrained`;
+    no network access is needed to load them.
+
+    Returns
+    -------
+    names : list of str
+
+    Examples
+    --------
+    >>> from cardionet_sk import list_pretrained
+    >>> "cardionet-ptbxl" in list_pretrained()
+    True
+    """
+    if not EMBEDDED_DIR.is_dir():
+        return []
+    return sorted(p.name for p in EMBEDDED_DIR.iterdir() if (p / CONFIG_NAME).is_file())
+
+
+def resolve_model_dir(
+    repo_id_or_path,
+    *,
+    revision=None,
+    cache_dir=None,
+    force_download=False,
+    token=None,
+    local_files_only=False,
+):
+    """Find the folder of a model: embedded name, local path or Hub repository.
+
+    ``None`` is the default embedded model. An embedded model's name, or the
+    Hub repository it is published as, loads the embedded copy unless a
+    ``revision`` or ``force_download`` asks for the Hub. Anything else that is
+    not an existing folder is downloaded with
+    :func:`huggingface_hub.snapshot_download` (or read from its cache).
+    """
+    embedded = {name: name for name in list_pretrained()}
+    embedded.update({repo: name for name, repo in _EMBEDDED_REPO_IDS.items() if name in embedded})
+    if repo_id_or_path is None:
+        repo_id_or_path = "cardionet-ptbxl"
+    if repo_id_or_path in embedded and revision is None and not force_download:
+        return EMBEDDED_DIR / embedded[repo_id_or_path]
+    path = Path(repo_id_or_path).expanduser()
+    if path.is_dir():
+        return path
+    if path.exists():
+        raise NotADirectoryError(
+            f"{path} is a file; a pretrained model is a folder with "
+            f"{CONFIG_NAME} and {WEIGHTS_NAME}."
+        )
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
+
+    try:
+        return Path(
+            snapshot_download(
+                repo_id_or_path,
+                revision=revision,
+                cache_dir=cache_dir,
+                force_download=force_download,
+                token=token,
+                local_files_only=local_files_only,
+                library_name="cardionet-sk",
+                library_version=__version__,
+            )
+        )
+    except HFValidationError as exc:
+        raise ValueError(
+            f"{repo_id_or_path!r} is neither an existing folder, nor an embedded model "
+            f"({', '.join(list_pretrained()) or 'none'}), nor a valid Hub repository id."
+        ) from exc
+    except LocalEntryNotFoundError as exc:
+        raise OSError(
+            f"Cannot resolve {repo_id_or_path!r}: it is not in the Hugging Face cache "
+            f"({cache_dir or 'the default cache'}) and the Hub cannot be reached (offline, "
+            "HF_HUB_OFFLINE=1 or local_files_only=True). Download it once with network access, "
+            "or pass the path of a folder written by save_pretrained."
+        ) from exc

@@ -1,0 +1,127 @@
+"""The model card: its use and limitation sections, and subgroup performance when measured.
+
+Configs are built by hand: rendering a card needs no network, weights or TensorFlow.
+"""
+
+import pytest
+from huggingface_hub import ModelCard
+
+from cardionet_sk import LEADS
+from cardionet_sk.hub import InputSpec, ModelConfig, model_card
+
+CLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
+
+
+def class_row(auc, sensitivity, specificity):
+    """A subgroup's scores of one class, each with an interval 0.02 either side."""
+    row = {}
+    for name, value in (("auc", auc), ("sensitivity", sensitivity), ("specificity", specificity)):
+        row[name] = value
+        row[f"{name}_95ci"] = None if value is None else [value - 0.02, value + 0.02]
+    return row
+
+
+def group(n, macro_auc, hyp=(0.88, 0.61, 0.93)):
+    """A subgroup whose classes score alike, but for HYP, which scores ``hyp``; no macro
+    or mean values for a ``macro_auc`` of ``None`` (a class too small to measure)."""
+    means = {"macro_auc": macro_auc, "mean_sensitivity": 0.79, "mean_specificity": 0.87}
+    if macro_auc is None:
+        means = dict.fromkeys(means)
+    return {
+        "n": n,
+        "positives": {c: n // 4 for c in CLASSES},
+        **means,
+        **{f"{k}_95ci": None if v is None else [v - 0.011, v + 0.012] for k, v in means.items()},
+        "per_class": {
+            **{c: class_row(0.92, 0.81, 0.88) for c in CLASSES[:-1]},
+            "HYP": class_row(*hyp),
+        },
+    }
+
+
+SUBGROUPS = {
+    "dataset": "PTB-XL fold 9",
+    "n_bootstrap": 1000,
+    "min_count": 5,
+    "thresholds": dict(zip(CLASSES, (0.4, 0.5, 0.5, 0.6, 0.6))),
+    "groups": {
+        "all": group(2193, 0.917),
+        "male": group(1138, 0.912),
+        "female": group(1055, 0.923),
+        "age < 40": group(285, 0.941, hyp=(0.92, 0.53, 0.97)),
+        "age >= 80": group(289, 0.874, hyp=(0.85, 0.72, 0.87)),
+        "age unknown": group(11, None, hyp=(None, None, 0.93)),
+    },
+}
+
+
+def config(metrics=None, calibration=None):
+    return ModelConfig(
+        architecture="cardionet",
+        hyperparameters={},
+        classes=CLASSES,
+        binary=False,
+        thresholds=(0.4, 0.5, 0.5, 0.6, 0.6),
+        input=InputSpec(100.0, 1000, tuple(LEADS)),
+        calibration=calibration,
+        name="test model",
+        metrics=metrics,
+    )
+
+
+@pytest.fixture(scope="module")
+def card():
+    """The card's text, Hub metadata left out."""
+    return model_card(config({"dataset": "PTB-XL fold 9", "subgroups": SUBGROUPS})).text
+
+
+def sections(text):
+    return [line[3:] for line in text.splitlines() if line.startswith("## ")]
+
+
+def test_every_card_separates_use_out_of_scope_use_and_limitations():
+    text = model_card(config()).text
+    assert sections(text)[1:4] == ["Intended use", "Out-of-scope use", "Known limitations"]
+    assert "not a medical device" in text
+    for topic in ("Clinical diagnosis", "under 18", "Real-time", "Other populations"):
+        assert topic in text
+    for topic in ("Label noise", "Schiller devices in Germany, 1989-1996", "not calibrated"):
+        assert topic in text
+    assert "Performance by subgroup" not in text
+
+
+def test_calibrated_model_says_where_it_was_calibrated():
+    maps = [{"method": "temperature", "temperature": 1.0}] * len(CLASSES)
+    assert "calibrated on PTB-XL only" in model_card(config(calibration=maps)).text
+
+
+def test_subgroup_section_shows_sizes_macro_auc_and_class_scores(card):
+    assert "Performance by subgroup" in sections(card)
+    assert "PTB-XL fold 9 (2,193 records)" in card
+    assert "1,000 resamples" in card and "shipped thresholds" in card
+    summary = next(line for line in card.splitlines() if line.startswith("| female |"))
+    assert summary == "| female | 1,055 | 0.923 (0.912-0.935) | 0.79 | 0.87 |"
+    hyp_young = next(line for line in card.splitlines() if line.startswith("| HYP | age < 40 |"))
+    assert (
+        hyp_young
+        == "| HYP | age < 40 | 71 | 0.920 (0.900-0.940) | 0.53 (0.51-0.55) | 0.97 (0.95-0.99) |"
+    )
+
+
+def test_subgroups_too_small_for_a_class_read_n_a(card):
+    row = next(line for line in card.splitlines() if line.startswith("| HYP | age unknown |"))
+    assert row == "| HYP | age unknown | 2 | n/a | n/a | 0.93 (0.91-0.95) |"
+    summary = next(line for line in card.splitlines() if line.startswith("| age unknown |"))
+    assert summary == "| age unknown | 11 | n/a | n/a | n/a |"
+
+
+def test_known_limitations_name_the_measured_subgroup_gap(card):
+    limitations = card.split("## Known limitations")[1].split("\n## ")[0]
+    assert "macro AUC ranges from 0.874 (age >= 80) to 0.941 (age < 40)" in limitations
+    assert "HYP sensitivity ranges from 0.53 (age < 40) to 0.72 (age >= 80)" in limitations
+    assert "too few records to measure every class in age unknown" in limitations
+
+
+def test_card_with_subgroups_keeps_its_hub_metadata(tmp_path):
+    model_card(config({"subgroups": SUBGROUPS})).save(tmp_path / "README.md")
+    assert ModelCard.load(tmp_path / "README.md").data.library_name == "cardionet-sk"
