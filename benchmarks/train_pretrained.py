@@ -8,9 +8,8 @@ trained on random 2.5 s crops with a one-cycle schedule (PTB-XL benchmark
 protocol) and a time budget sized for two CPU cores.
 
 Protocol (Strodthoff et al. 2020): train on folds 1-8 (the records of a random
-20 % of their patients held out for early stopping; for the ResNet, as it was
-shipped, 20 % of their records), tune one decision threshold per class with
-ThresholdOptimizer on fold 9, report fold 9. Fold 10, the official test fold,
+20 % of their patients held out for early stopping), tune one decision threshold per class with
+tune_thresholds on fold 9, report fold 9. Fold 10, the official test fold,
 is not used. ``--data-home`` is a data home whose ``ptbxl/`` folder has
 the official PhysioNet layout (see ``fetch_ptbxl``); without it,
 ``../shared/data/ptbxl/unpack.py`` rebuilds one in a temporary folder.
@@ -48,7 +47,6 @@ PRESETS = {
             "patience": 6,
             "random_state": 0,
         },
-        "validation_by_patient": True,
         "name": "CardioNet PTB-XL",
         "summary": "The published CardioNet 1D-CNN (4,135,717 trainable parameters)",
         "recipe": "Adam 1e-3, batch 32, binary cross-entropy with balanced per-label weights, "
@@ -72,9 +70,6 @@ PRESETS = {
             "max_time": 85 * 60,
             "random_state": 0,
         },
-        # The shipped weights were trained before fit took groups: a random fifth of the
-        # records, not of the patients, was held out. False reproduces them.
-        "validation_by_patient": False,
         "name": "resnet1d_wang PTB-XL",
         "summary": "The PTB-XL benchmark's 1D ResNet (resnet1d_wang, 473,349 trainable parameters)",
         "recipe": "one random 2.5 s crop per record per epoch, AdamW (lr 1e-2, weight decay "
@@ -84,13 +79,6 @@ PRESETS = {
         "repo_id": "cardionet-sk/resnet1d-wang-ptbxl",
     },
 }
-
-
-def held_out_description(preset):
-    """What the validation split of a preset held out, for the model card."""
-    if preset["validation_by_patient"]:
-        return "the records of 20 % of their patients"
-    return "20 % of their records"
 
 
 def evaluate(y, proba, thresholds, classes):
@@ -146,7 +134,7 @@ def main():
 
     clf = CardioNetClassifier(verbose=2, class_names=data.target_names, **preset["settings"])
     start = time.perf_counter()
-    groups = data.patient_id[train] if preset["validation_by_patient"] else None
+    groups = data.patient_id[train]
     clf.fit(data.data[train], data.target[train], groups=groups)
     train_seconds = time.perf_counter() - start
     print(f"trained {len(clf.history_['loss'])} epochs in {train_seconds / 60:.1f} min", flush=True)
@@ -177,7 +165,7 @@ def main():
     training = (
         f"`python benchmarks/train_pretrained.py --model {args.model}` ({machine}, "
         f"{train_seconds / 60:.0f} min, {len(clf.history_['loss'])} epochs): folds 1-8 with "
-        f"{held_out_description(preset)} held out for model selection; {preset['recipe']}; "
+        f"the records of 20 % of their patients held out for model selection; {preset['recipe']}; "
         "seed 0. Thresholds maximise each class's F1 on fold 9."
     )
     metrics = {

@@ -18,6 +18,8 @@ README = ROOT / "README.md"
 #: Tables in README order.
 TABLES = [
     "superdiagnostic",
+    "calibration",
+    "subgroups",
     "thresholds",
     "cardionet-ptbxl",
     "resnet1d-wang-ptbxl",
@@ -35,7 +37,7 @@ def results_section():
         path = RESULTS / f"{name}.md"
         if path.is_file():
             text = path.read_text(encoding="utf-8").strip()
-            text = re.sub(r"^# ", "### ", text, flags=re.MULTILINE)
+            text = re.sub(r"^(#+) ", r"##\1 ", text, flags=re.MULTILINE)
             # Relative links and images point into benchmarks/results/.
             text = re.sub(r"\]\((?!https?://|#)([^)\s]+)\)", r"](benchmarks/results/\1)", text)
             parts.append(text)

@@ -20,13 +20,12 @@ from ._calibration_maps import apply_calibration
 from ._compat import Interval, StrOptions, check_sample_weight
 from ._keras.architectures import (
     ARCHITECTURES,
-    build_network,
     check_hyperparameters,
     describe_defaults,
 )
 from ._keras.inference import predict_batches
 from ._keras.losses import balanced_label_weights
-from ._keras.training import compile_network, make_optimizer, split_records, train_network
+from ._keras.training import build_compiled_network, split_records, train_network
 from ._pretrained import PretrainedMixin
 from ._signal_checks import warn_signal_quality
 from ._statistics import lead_statistics, standardize
@@ -468,19 +467,7 @@ class CardioNetClassifier(ClassifierMixin, PretrainedMixin, BaseWrapper):
                 **self._routed("model"),
             },
         )
-        self.model_ = self._build_network(seed)
-
-    def _build_network(self, seed):
-        """The compiled network of ``hyperparameters_``; an integer ``seed`` fixes its weights."""
-        model = build_network(
-            self.architecture,
-            (self.crop_size or self.n_features_in_, self.n_leads_in_),
-            self.n_classes_,
-            seed=seed,
-            **self.hyperparameters_,
-        )
-        optimizer = make_optimizer(self.optimizer, self.learning_rate, self._routed("optimizer"))
-        return compile_network(model, optimizer, self.label_weights_)
+        self.model_ = build_compiled_network(self, seed)
 
     def _routed(self, prefix):
         """Routed parameters ``<prefix>__<name>``, as ``{name: value}``."""

@@ -11,6 +11,7 @@ import glob
 import os
 import re
 import sys
+import warnings
 from pathlib import Path
 from typing import NamedTuple
 
@@ -199,13 +200,14 @@ def _check_record(path, record, model):
 
 
 class Row(NamedTuple):
-    """One output row: a record's class probabilities and predicted class names, or why
-    it was skipped."""
+    """One output row: a record's class probabilities, predicted class names and the
+    messages of the signal checks (``""`` when it passed them), or why it was skipped."""
 
     record: str
     probabilities: object = None
     labels: object = None
     error: str | None = None
+    warning: str | None = None
 
 
 def predicted(classes, labels):
@@ -217,16 +219,39 @@ def predicted(classes, labels):
 
 
 def classify(model, X, paths):
-    """Probabilities and labels of records of one length; errors name the records."""
+    """Probabilities and labels of records of one length; errors name the records.
+
+    The classifier's :class:`SignalQualityWarning` is not shown: the output's ``warning``
+    column carries the same findings, record by record (:func:`signal_warnings`).
+    """
+    from ._signal_checks import SignalQualityWarning
     from ._thresholds import apply_thresholds
 
     try:
-        proba = model.predictor.predict_proba(X)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SignalQualityWarning)
+            proba = model.predictor.predict_proba(X)
     except ValueError as exc:
         more = f" (and {len(paths) - 1} other records of its length)" if len(paths) > 1 else ""
         raise ValueError(f"{paths[0]}{more}: {exc}") from exc
     clf = model.classifier
     return proba, apply_thresholds(proba[:, 1] if clf.binary_ else proba, clf.threshold)
+
+
+def signal_warnings(model, X):
+    """Per record of ``X``, the messages of its signal-check problems, ``""`` if none.
+
+    The checks run at the rate and with the lead names of the records the model takes.
+    """
+    from ._signal_checks import check_signal_quality
+
+    leads = [str(lead) for lead in model.config.input.leads]
+    if len(leads) != X.shape[-1]:
+        leads = None
+    messages: list[list[str]] = [[] for _ in range(len(X))]
+    for problem in check_signal_quality(X, input_rate(model.config), leads=leads):
+        messages[problem.record].append(problem.message)
+    return ["; ".join(m) for m in messages]
 
 
 def score(model, names, *, batch_size, strict):
@@ -262,7 +287,9 @@ def _score_batch(model, names, strict):
 def _classify_group(model, names, signals, strict):
     """The rows of records of one length."""
     try:
-        proba, labels = classify(model, np.stack(signals), names)
+        X = np.stack(signals)
+        proba, labels = classify(model, X, names)
+        flags = signal_warnings(model, X)
     except ValueError as exc:
         if strict:
             raise
@@ -275,5 +302,6 @@ def _classify_group(model, names, signals, strict):
         return rows
     classes = model.classifier.classes_
     return {
-        name: Row(name, p, lab) for name, p, lab in zip(names, proba, predicted(classes, labels))
+        name: Row(name, p, lab, warning=w)
+        for name, p, lab, w in zip(names, proba, predicted(classes, labels), flags)
     }

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import hub
 from ._constants import LEADS
 from ._keras.architectures import ARCHITECTURES, check_hyperparameters
+from ._keras.training import build_compiled_network
 from ._windowing import PTBXLWindower
 
 #: Registry names -> hyper-parameter defaults: what a saved config may name.
@@ -48,7 +49,6 @@ class PretrainedMixin:
     hyperparameters_: dict
     validation_records_: Any
     pretrained_config_: Any
-    _build_network: Any
 
     def save_pretrained(
         self,
@@ -245,7 +245,7 @@ class PretrainedMixin:
         clf.validation_records_ = np.array([], dtype=int)
         clf.pretrained_config_ = config
         clf.hyperparameters_ = check_hyperparameters(config.architecture, config.hyperparameters)
-        clf.model_ = clf._build_network(seed=None)
+        clf.model_ = build_compiled_network(clf, seed=None)
         return clf
 
     def push_to_hub(

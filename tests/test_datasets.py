@@ -7,7 +7,7 @@ import pytest
 import wfdb
 from numpy.testing import assert_array_equal
 
-from cardionet_sk._constants import LEADS, SUPERCLASSES
+from cardionet_sk import LEADS, SUPERCLASSES
 from cardionet_sk.datasets import clear_data_home, get_data_home, load_sample
 from cardionet_sk.datasets._base import _package_file
 from cardionet_sk.datasets._cache import load_or_build

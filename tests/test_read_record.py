@@ -7,7 +7,7 @@ import pytest
 import wfdb
 from numpy.testing import assert_allclose, assert_array_equal
 
-from cardionet_sk._constants import LEADS
+from cardionet_sk import LEADS
 from cardionet_sk.datasets import read_record
 
 RECORD = "records100/00000/00008_lr"  # the first fold-9 record

@@ -9,8 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline
 
-from cardionet_sk._constants import LEADS
-from cardionet_sk._windowing import PTBXLWindower
+from cardionet_sk import LEADS, PTBXLWindower
 
 
 def _records(n_records=3, n_timesteps=1000, n_leads=12, dtype=np.float64, seed=0):

@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 
+from .architectures import build_network
 from .batches import TrainingBatches
 from .callbacks import TimeBudget, ValidationMacroAUC, learning_rate_schedule
 from .losses import WeightedBinaryCrossentropy
@@ -26,6 +27,25 @@ def compile_network(model, optimizer, label_weights):
     """Compile ``model`` with the per-label weighted binary cross-entropy."""
     model.compile(optimizer=optimizer, loss=WeightedBinaryCrossentropy(*label_weights))
     return model
+
+
+def build_compiled_network(estimator, seed):
+    """The compiled network of a classifier's ``hyperparameters_``, input and classes.
+
+    An integer ``seed`` fixes its initial weights and dropout masks; the
+    optimizer and its routed ``optimizer__`` settings come from the estimator.
+    """
+    model = build_network(
+        estimator.architecture,
+        (estimator.crop_size or estimator.n_features_in_, estimator.n_leads_in_),
+        estimator.n_classes_,
+        seed=seed,
+        **estimator.hyperparameters_,
+    )
+    optimizer = make_optimizer(
+        estimator.optimizer, estimator.learning_rate, estimator._routed("optimizer")
+    )
+    return compile_network(model, optimizer, estimator.label_weights_)
 
 
 def split_records(n_records, validation_split, rng, groups=None):

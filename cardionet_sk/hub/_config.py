@@ -109,6 +109,22 @@ class ModelConfig:
     preprocessing : dict or None
         :class:`~cardionet_sk.PTBXLWindower` parameters that turn the records
         described by ``input`` into what the network takes (legacy releases).
+    weights : str
+        File name of the weights inside the model folder.
+    weights_dtype : {"float32", "float16"}
+        Storage precision of the weights.
+    weights_format : {"cardionet", "legacy_h5"}
+        Layout of the weights file: one dataset per variable path, or a
+        legacy full-model Keras H5 file.
+    name, description, repo_id, training : str or None
+        Model card text: title, summary, Hub repository, how it was trained.
+    metrics : dict or None
+        Evaluation results for the model card (``macro_auc``, ``per_class``,
+        ``subgroups`` ...).
+    cardionet_sk_version : str or None
+        Version of the package that saved the model.
+    format_version : int
+        Layout version of ``config.json`` (:data:`FORMAT_VERSION`).
     """
 
     architecture: str
