@@ -8,6 +8,7 @@ aggregation to :mod:`cardionet_sk._windowing`, thresholds to
 """
 
 import numbers
+import os
 
 import keras
 import numpy as np
@@ -25,7 +26,13 @@ from ._keras.architectures import (
 )
 from ._keras.inference import predict_batches
 from ._keras.losses import balanced_label_weights
-from ._keras.training import build_compiled_network, split_records, train_network
+from ._keras.training import (
+    build_compiled_network,
+    set_body_trainable,
+    split_records,
+    train_network,
+    transfer_body_weights,
+)
 from ._pretrained import PretrainedMixin
 from ._signal_checks import warn_signal_quality
 from ._statistics import lead_statistics, standardize
@@ -138,6 +145,18 @@ class CardioNetClassifier(ClassifierMixin, PretrainedMixin, BaseWrapper):
     max_time : float, default=None
         Training time budget in seconds: training stops after the first epoch
         that ends past it (the best weights are still restored).
+    init : str or path-like, default=None
+        Fine-tune a pretrained network: any name, folder or Hub id
+        :meth:`from_pretrained` accepts. :meth:`fit` starts from its weights
+        (its ``architecture`` must match this one's; its hyper-parameters are
+        used) with a new output layer for the columns of ``y``, and checks that
+        the records match its input contract (leads, length, ``sampling_rate``).
+    freeze_epochs : int, default=0
+        With ``init``: epochs that train only the new output layer, the
+        pretrained body frozen, before the whole network trains.
+    init_standardization : bool, default=True
+        With ``init`` and ``standardize``: use the pretrained model's per-lead
+        statistics (``True``) or learn them from the training records.
     sampling_rate : float, default=100
         Sampling rate, in Hz, of the records (or windows) the classifier sees;
         used by the signal checks and written by :meth:`save_pretrained`.
@@ -255,6 +274,9 @@ class CardioNetClassifier(ClassifierMixin, PretrainedMixin, BaseWrapper):
         "lr_schedule": [StrOptions({"cosine", "one_cycle"}), None],
         "monitor": [StrOptions({"val_loss", "val_macro_auc"})],
         "max_time": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "init": [str, os.PathLike, None],
+        "freeze_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+        "init_standardization": ["boolean"],
         "sampling_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "signal_checks": ["boolean", StrOptions({"error"})],
         "class_names": ["array-like", None],
@@ -295,6 +317,9 @@ class CardioNetClassifier(ClassifierMixin, PretrainedMixin, BaseWrapper):
         lr_schedule=None,
         monitor="val_loss",
         max_time=None,
+        init=None,
+        freeze_epochs=0,
+        init_standardization=True,
         sampling_rate=100,
         signal_checks=True,
         class_names=None,
@@ -326,6 +351,9 @@ class CardioNetClassifier(ClassifierMixin, PretrainedMixin, BaseWrapper):
         self.lr_schedule = lr_schedule
         self.monitor = monitor
         self.max_time = max_time
+        self.init = init
+        self.freeze_epochs = freeze_epochs
+        self.init_standardization = init_standardization
         self.sampling_rate = sampling_rate
         self.signal_checks = signal_checks
         self.class_names = class_names
@@ -430,21 +458,26 @@ class CardioNetClassifier(ClassifierMixin, PretrainedMixin, BaseWrapper):
         if not warm:
             self.validation_records_ = val
             self._initialize(X, y, train, seed)
-        history = train_network(
-            self,
-            X,
-            y,
-            sample_weight,
-            train=train,
-            validation=val,
-            seed=seed,
-            epochs=epochs,
-            initial_epoch=len(self.history_["loss"]) if warm else 0,
-        )
-        if not warm:
             self.history_ = {}
-        for key, values in history.items():
-            self.history_.setdefault(key, []).extend(values)
+        frozen = min(self.freeze_epochs, epochs) if self.init is not None and not warm else 0
+        for phase_epochs, body_frozen in ((frozen, True), (epochs - frozen, False)):
+            if phase_epochs == 0:
+                continue
+            if frozen:
+                set_body_trainable(self, not body_frozen)
+            history = train_network(
+                self,
+                X,
+                y,
+                sample_weight,
+                train=train,
+                validation=val,
+                seed=seed,
+                epochs=phase_epochs,
+                initial_epoch=len(self.history_.get("loss", [])),
+            )
+            for key, values in history.items():
+                self.history_.setdefault(key, []).extend(values)
         return self
 
     def _initialize(self, X, y, train, seed):
@@ -454,20 +487,31 @@ class CardioNetClassifier(ClassifierMixin, PretrainedMixin, BaseWrapper):
             if self.class_weight == "balanced"
             else (np.ones(self.n_classes_), np.ones(self.n_classes_))
         )
-        if self.standardize:
+        source = self._pretrained_start(X) if self.init is not None else None
+        if self.standardize and source is not None and self.init_standardization:
+            self.mean_, self.scale_ = source.mean_, source.scale_
+        elif self.standardize:
             mean, scale = lead_statistics(X, train)
             self.mean_, self.scale_ = mean.astype(np.float32), scale.astype(np.float32)
         else:
             self.mean_ = np.zeros(self.n_leads_in_, dtype=np.float32)
             self.scale_ = np.ones(self.n_leads_in_, dtype=np.float32)
-        self.hyperparameters_ = check_hyperparameters(
-            self.architecture,
-            {
-                **{k: getattr(self, k, None) for k in ARCHITECTURES[self.architecture].defaults},
-                **self._routed("model"),
-            },
+        self.hyperparameters_ = (
+            source.hyperparameters_
+            if source is not None
+            else check_hyperparameters(
+                self.architecture,
+                {
+                    **{
+                        k: getattr(self, k, None) for k in ARCHITECTURES[self.architecture].defaults
+                    },
+                    **self._routed("model"),
+                },
+            )
         )
         self.model_ = build_compiled_network(self, seed)
+        if source is not None:
+            transfer_body_weights(source.model_, self.model_)
 
     def _routed(self, prefix):
         """Routed parameters ``<prefix>__<name>``, as ``{name: value}``."""

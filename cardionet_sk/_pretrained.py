@@ -31,6 +31,7 @@ class PretrainedMixin:
     architecture: str
     standardize: bool
     sampling_rate: float
+    init: Any
     window_aggregation: Any
     crop_size: Any
     crop_stride: Any
@@ -247,6 +248,43 @@ class PretrainedMixin:
         clf.hyperparameters_ = check_hyperparameters(config.architecture, config.hyperparameters)
         clf.model_ = build_compiled_network(clf, seed=None)
         return clf
+
+    def _pretrained_start(self, X):
+        """The classifier ``init`` names, checked against these records and this classifier.
+
+        Fine-tuning keeps the pretrained network's input contract: the same
+        leads, the same sampling rate and, for a network of fixed input length,
+        the same number of timesteps.
+        """
+        source = type(self).from_pretrained(self.init)
+        if not isinstance(source, type(self)):
+            raise ValueError(
+                f"init={self.init!r} loads a pipeline (a legacy release), not a "
+                f"{type(self).__name__} network that can be fine-tuned."
+            )
+        spec, where = source.pretrained_config_.input, f"init={self.init!r}"
+        if source.architecture != self.architecture:
+            raise ValueError(
+                f"{where} is a {source.architecture!r} network; set "
+                f"architecture={source.architecture!r} to fine-tune it."
+            )
+        if X.shape[-1] != len(spec.leads):
+            raise ValueError(
+                f"{where} takes the {len(spec.leads)} leads {' '.join(spec.leads)}; X has "
+                f"{X.shape[-1]} leads. Select them with PTBXLWindower(leads=...)."
+            )
+        if self.sampling_rate != spec.sampling_rate:
+            raise ValueError(
+                f"{where} takes records at {spec.sampling_rate:g} Hz; this classifier's "
+                f"sampling_rate is {self.sampling_rate:g} Hz. Resample with PTBXLWindower."
+            )
+        length = source.model_.input_shape[1]
+        if length is not None and (self.crop_size or X.shape[-2]) != length:
+            raise ValueError(
+                f"{where} takes {length} timesteps ({length / spec.sampling_rate:g} s); the "
+                f"records have {X.shape[-2]}."
+            )
+        return source
 
     def push_to_hub(
         self,

@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 
+from .._constants import HEAD_LAYER
 from .architectures import build_network
 from .batches import TrainingBatches
 from .callbacks import TimeBudget, ValidationMacroAUC, learning_rate_schedule
@@ -46,6 +47,33 @@ def build_compiled_network(estimator, seed):
         estimator.optimizer, estimator.learning_rate, estimator._routed("optimizer")
     )
     return compile_network(model, optimizer, estimator.label_weights_)
+
+
+def transfer_body_weights(source, target):
+    """Copy every layer's weights from ``source`` to ``target`` by name, except the head.
+
+    Both networks are built from the same architecture and hyper-parameters,
+    so the body layers have the same names and shapes; the head differs in its
+    number of outputs and keeps its fresh initialisation.
+    """
+    for layer in target.layers:
+        if layer.weights and layer.name != HEAD_LAYER:
+            layer.set_weights(source.get_layer(layer.name).get_weights())
+
+
+def set_body_trainable(estimator, trainable):
+    """Freeze or unfreeze every layer but the head, and compile anew.
+
+    Keras reads ``trainable`` when it compiles, so the change needs a new
+    compile (and with it a fresh optimizer state).
+    """
+    for layer in estimator.model_.layers:
+        if layer.name != HEAD_LAYER:
+            layer.trainable = trainable
+    optimizer = make_optimizer(
+        estimator.optimizer, estimator.learning_rate, estimator._routed("optimizer")
+    )
+    compile_network(estimator.model_, optimizer, estimator.label_weights_)
 
 
 def split_records(n_records, validation_split, rng, groups=None):
