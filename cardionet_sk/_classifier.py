@@ -1,6 +1,7 @@
 """CardioNetClassifier: a Keras network as a multi-label scikit-learn classifier.
 
-The class keeps the scikit-learn surface and delegates: the networks, their
+The class keeps the scikit-learn surface and delegates: validation and the
+initial state of training to :mod:`cardionet_sk._training`, the networks, their
 training loop and batches to :mod:`cardionet_sk._keras`, windows and their
 aggregation to :mod:`cardionet_sk._windowing`, thresholds to
 :mod:`cardionet_sk._thresholds` and the saved-model schema to
@@ -14,37 +15,27 @@ import keras
 import numpy as np
 from scikeras.wrappers import BaseWrapper
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted
 
 from ._calibration_maps import apply_calibration
-from ._compat import Interval, StrOptions, check_sample_weight
+from ._compat import Interval, StrOptions
 from ._keras.architectures import (
     ARCHITECTURES,
-    check_hyperparameters,
     describe_defaults,
 )
 from ._keras.inference import predict_batches
-from ._keras.losses import balanced_label_weights
-from ._keras.training import (
-    build_compiled_network,
-    set_body_trainable,
-    split_records,
-    train_network,
-    transfer_body_weights,
-)
 from ._pretrained import PretrainedMixin
-from ._signal_checks import warn_signal_quality
-from ._statistics import lead_statistics, standardize
+from ._statistics import standardize
 from ._thresholds import apply_thresholds
-from ._validation import check_ecg_array, check_thresholds, check_training_target
-from ._windowing import predict_windows, sliding_windows
+from ._training import TrainingMixin
+from ._validation import check_thresholds
+from ._windowing import predict_windows
 
 # Windows per call of keras.Model.predict: large enough to keep the per-call overhead small.
 _PREDICT_CHUNK = 8192
 
 
-class CardioNetClassifier(ClassifierMixin, PretrainedMixin, BaseWrapper):
+class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseWrapper):
     """Multi-label 12-lead ECG classifier: a Keras 1D-CNN behind the scikit-learn API.
 
     The default network is the published CardioNet CNN (4,135,717 trainable
@@ -435,141 +426,6 @@ class CardioNetClassifier(ClassifierMixin, PretrainedMixin, BaseWrapper):
         return self._fit(
             X, y, sample_weight, None, warm=hasattr(self, "model_"), epochs=1, incremental=True
         )
-
-    def _fit(self, X, y, sample_weight, groups, *, warm, epochs, incremental=False):
-        check_thresholds(self.threshold, np.size(self.threshold))
-        X = self._validate_X(X, reset=not warm)
-        # A batch of partial_fit may lack a class that the stream as a whole has.
-        y = self._validate_y(y, X.shape[0], reset=not warm, require_both_values=not incremental)
-        if sample_weight is not None:
-            sample_weight = check_sample_weight(sample_weight, np.empty((X.shape[0], 0)))
-        if self.crop_size is not None and self.crop_size > X.shape[2]:
-            raise ValueError(
-                f"crop_size={self.crop_size} is longer than the {X.shape[2]} "
-                "timesteps of the records."
-            )
-        if groups is not None:
-            groups = column_or_1d(groups)
-            check_consistent_length(groups, y)
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max)) if self.random_state is not None else None
-        validation_split = 0.0 if incremental else self.validation_split
-        train, val = split_records(X.shape[0], validation_split, rng, groups)
-        if not warm:
-            self.validation_records_ = val
-            self._initialize(X, y, train, seed)
-            self.history_ = {}
-        frozen = min(self.freeze_epochs, epochs) if self.init is not None and not warm else 0
-        for phase_epochs, body_frozen in ((frozen, True), (epochs - frozen, False)):
-            if phase_epochs == 0:
-                continue
-            if frozen:
-                set_body_trainable(self, not body_frozen)
-            history = train_network(
-                self,
-                X,
-                y,
-                sample_weight,
-                train=train,
-                validation=val,
-                seed=seed,
-                epochs=phase_epochs,
-                initial_epoch=len(self.history_.get("loss", [])),
-            )
-            for key, values in history.items():
-                self.history_.setdefault(key, []).extend(values)
-        return self
-
-    def _initialize(self, X, y, train, seed):
-        """Class weights, standardisation and a new network, from the training records."""
-        self.label_weights_ = (
-            balanced_label_weights(y[train])
-            if self.class_weight == "balanced"
-            else (np.ones(self.n_classes_), np.ones(self.n_classes_))
-        )
-        source = self._pretrained_start(X) if self.init is not None else None
-        if self.standardize and source is not None and self.init_standardization:
-            self.mean_, self.scale_ = source.mean_, source.scale_
-        elif self.standardize:
-            mean, scale = lead_statistics(X, train)
-            self.mean_, self.scale_ = mean.astype(np.float32), scale.astype(np.float32)
-        else:
-            self.mean_ = np.zeros(self.n_leads_in_, dtype=np.float32)
-            self.scale_ = np.ones(self.n_leads_in_, dtype=np.float32)
-        self.hyperparameters_ = (
-            source.hyperparameters_
-            if source is not None
-            else check_hyperparameters(
-                self.architecture,
-                {
-                    **{
-                        k: getattr(self, k, None) for k in ARCHITECTURES[self.architecture].defaults
-                    },
-                    **self._routed("model"),
-                },
-            )
-        )
-        self.model_ = build_compiled_network(self, seed)
-        if source is not None:
-            transfer_body_weights(source.model_, self.model_)
-
-    def _routed(self, prefix):
-        """Routed parameters ``<prefix>__<name>``, as ``{name: value}``."""
-        start = len(prefix) + 2
-        return {k[start:]: v for k, v in vars(self).items() if k.startswith(prefix + "__")}
-
-    # -- validation ------------------------------------------------------------------------
-
-    def _validate_X(self, X, *, reset):
-        """Return X as a (n_records, n_windows, timesteps, leads) array or view.
-
-        Records (3-D input) are one window each, except at predict time for a
-        classifier trained on crops: records longer than ``crop_size`` are then
-        cut into crops every ``crop_stride`` timesteps.
-        """
-        X = check_ecg_array(X, allow_windows=True, allow_2d=True)
-        # Whole records, before any cropping: a crop is too short to show a heart rate.
-        warn_signal_quality(X, self.sampling_rate, action=self.signal_checks)
-        if reset:
-            self.n_features_in_, self.n_leads_in_ = X.shape[-2:]
-            return X if X.ndim == 4 else X[:, np.newaxis]
-        if X.shape[-1] != self.n_leads_in_:
-            raise ValueError(
-                f"X has {X.shape[-1]} leads, but {type(self).__name__} was fitted with "
-                f"{self.n_leads_in_} leads."
-            )
-        if X.ndim == 3 and self.crop_size is not None and X.shape[1] > self.crop_size:
-            X = sliding_windows(X, self.crop_size, self.crop_stride or max(1, self.crop_size // 2))
-        expected = self.model_.input_shape[1]
-        if expected is not None and X.shape[-2] != expected:
-            raise ValueError(
-                f"X has {X.shape[-2]} features, but {type(self).__name__} is expecting "
-                f"{expected} features as input: records must have the number of timesteps "
-                "the network was built for."
-            )
-        return X if X.ndim == 4 else X[:, np.newaxis]
-
-    def _validate_y(self, y, n_records, *, reset, require_both_values):
-        y, names, binary = check_training_target(
-            y,
-            n_records,
-            class_names=self.class_names,
-            require_both_values=require_both_values,
-            estimator_name=type(self).__name__,
-        )
-        if not reset:
-            if y.shape[1] != self.n_classes_:
-                raise ValueError(
-                    f"y has {y.shape[1]} classes, but {type(self).__name__} was fitted with "
-                    f"{self.n_classes_} classes."
-                )
-            return y
-        self.binary_, self.n_classes_ = binary, y.shape[1]
-        if binary:
-            self.classes_ = np.array([0, 1])
-        else:
-            self.classes_ = names if names is not None else np.arange(self.n_classes_)
-        return y
 
     # -- prediction ------------------------------------------------------------------------
 
