@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from ._calibration import CalibratedMultilabelClassifierCV
     from ._calibration_maps import apply_calibration, fit_calibration_maps
     from ._classifier import CardioNetClassifier
+    from ._distributed import predict_proba_dask, score_records_dask
     from ._signal_checks import SignalProblem, SignalQualityWarning, check_signal_quality
     from ._threshold_optimizer import ThresholdOptimizer
     from ._thresholds import apply_thresholds, tune_thresholds
@@ -30,6 +31,8 @@ _LAZY = {
     "check_signal_quality": "._signal_checks",
     "fit_calibration_maps": "._calibration_maps",
     "list_pretrained": ".hub",
+    "predict_proba_dask": "._distributed",
+    "score_records_dask": "._distributed",
     "tune_thresholds": "._thresholds",
 }
 
@@ -49,6 +52,8 @@ __all__ = [
     "check_signal_quality",
     "fit_calibration_maps",
     "list_pretrained",
+    "predict_proba_dask",
+    "score_records_dask",
     "tune_thresholds",
 ]
 

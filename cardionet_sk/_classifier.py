@@ -484,6 +484,45 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
         threshold = check_thresholds(self.threshold, 1 if self.binary_ else self.n_classes_)
         return apply_thresholds(proba[:, 1] if self.binary_ else proba, threshold)
 
+    def export(
+        self, path, *, format="tflite", quantize=None, representative_data=None, n_timesteps=None
+    ):
+        """Export the fitted model for deployment: TensorFlow Lite, ONNX or a SavedModel.
+
+        The exported graph takes raw millivolt records ``(batch, n_timesteps,
+        n_leads)``: per-lead standardisation, overlapping crops with their
+        aggregation, and the calibration maps are inside it. Class names,
+        thresholds and the input contract are written beside it as JSON.
+
+        Parameters
+        ----------
+        path : str or path-like
+            File (``.tflite``, ``.onnx``) or folder (SavedModel) to write.
+        format : {"tflite", "onnx", "saved_model"}, default="tflite"
+            ONNX needs the ``export`` extra (tf2onnx).
+        quantize : {None, "float16", "int8"}, default=None
+            TensorFlow Lite only: float16 weights, int8 weights, or with
+            ``representative_data`` full int8.
+        representative_data : array-like, default=None
+            Records that calibrate full int8 quantisation.
+        n_timesteps : int, default=None
+            Record length of the exported input; ``None`` is the fitted one.
+
+        Returns
+        -------
+        model_path, metadata_path : pathlib.Path
+        """
+        from ._keras.export import export_model
+
+        return export_model(
+            self,
+            path,
+            format=format,
+            quantize=quantize,
+            representative_data=representative_data,
+            n_timesteps=n_timesteps,
+        )
+
 
 CardioNetClassifier.__doc__ = (CardioNetClassifier.__doc__ or "").replace(
     "ARCHITECTURE_DEFAULTS", describe_defaults()

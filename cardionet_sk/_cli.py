@@ -22,6 +22,7 @@ from ._cli_output import (
     FORMATS,
     RESUMABLE,
     check_output,
+    has_warning_column,
     output_format,
     read_done,
     to_stdout,
@@ -76,7 +77,11 @@ folders and patterns are sorted.
 
 Output: one row per record with the probability of each class and the
 classes whose probability reaches the model's threshold (`predicted` in the
-table, CSV and Parquet, `labels` in JSON; `-` when there is none). A record
+table, CSV and Parquet, `labels` in JSON; `-` when there is none), and in
+`warning` what the signal checks found (microvolts instead of mV, flat or
+clipped leads, a heart rate implausible at the model's sampling rate; empty
+when nothing; a line under the row in the table); stderr counts such
+records. A record
 that cannot be read or that the model cannot take is skipped: its row has no
 probabilities and the reason in `error`, and a line on stderr counts them.
 With --strict the first such record ends the run. Exit status 1 when no
@@ -120,7 +125,13 @@ def _demo(args):
         Row(str(i), p, lab) for i, p, lab in zip(sample.ecg_id, proba, predicted(classes, labels))
     ]
     buffer = io.StringIO()
-    out = writer(buffer, args.format, classes, record_width=max(len(r.record) for r in rows))
+    out = writer(
+        buffer,
+        args.format,
+        classes,
+        record_width=max(len(r.record) for r in rows),
+        warning=False,  # the bundled records pass the signal checks
+    )
     out.write(rows)
     out.close()
     table = buffer.getvalue().rstrip("\n")
@@ -157,7 +168,9 @@ def _predict(args):
             f"{args.output} holds the classes {' '.join(written_with)}, but the model "
             f"predicts {' '.join(classes)}: --resume continues a run of the same model."
         )
-    scored, skipped, first_error = _write_rows(args, model, todo, classes)
+    warning = not args.resume or has_warning_column(args.output, args.format)
+    scored, skipped, first_error, flagged = _write_rows(args, model, todo, classes, warning)
+    _report_flagged(args, flagged, warning)
     return _report(args, scored, skipped, first_error, n_kept=len(names) - len(todo))
 
 
@@ -173,15 +186,17 @@ def _output_stream(output, fmt, append):
         yield stream
 
 
-def _write_rows(args, model, names, classes):
+def _write_rows(args, model, names, classes, warning=True):
     """Score ``names`` batch by batch into the output.
 
-    Returns the numbers of records scored and skipped, and the first skipped one's error:
-    counts, not rows, as an archive may hold millions of unreadable records.
+    Returns the numbers of records scored and skipped, the first skipped one's error and
+    the number of records flagged by the signal checks: counts, not rows, as an archive
+    may hold millions of unreadable records. ``warning=False`` appends to a CSV file
+    written without the ``warning`` column, in its layout.
     """
     append = args.resume and os.path.exists(args.output) and os.path.getsize(args.output) > 0
     show_progress = sys.stderr.isatty() if args.progress is None else args.progress
-    scored, skipped, first_error = 0, 0, None
+    scored, skipped, first_error, flagged = 0, 0, None, 0
     with (
         _output_stream(args.output, args.format, append) as stream,
         tqdm(total=len(names), unit="record", disable=not show_progress, file=sys.stderr) as bar,
@@ -192,6 +207,7 @@ def _write_rows(args, model, names, classes):
             classes,
             header=not append,
             record_width=max(map(len, names), default=0),
+            warning=warning,
         )
         try:
             for rows in score(model, names, batch_size=args.batch_size, strict=args.strict):
@@ -200,11 +216,26 @@ def _write_rows(args, model, names, classes):
                 errors = [row.error for row in rows if row.error is not None]
                 first_error = first_error or (errors[0] if errors else None)
                 scored, skipped = scored + len(rows) - len(errors), skipped + len(errors)
+                flagged += sum(bool(row.warning) for row in rows)
         except BaseException:
             out.close(failed=True)  # a valid file of the rows so far, for --resume
             raise
         out.close()
-    return scored, skipped, first_error
+    return scored, skipped, first_error, flagged
+
+
+def _report_flagged(args, flagged, warning):
+    """Count on stderr the records the signal checks flagged, and say where they are."""
+    if not flagged:
+        return
+    if not warning:
+        where = f"{args.output} has no warning column (written by an older cardionet)"
+    else:
+        where = "see the " + (
+            "'warning:' lines under their rows" if args.format == "table" else "warning column"
+        )
+        where += "" if to_stdout(args.output) else f" of {args.output}"
+    print(f"cardionet: {flagged:,} records flagged by signal checks: {where}", file=sys.stderr)
 
 
 def _report(args, scored, skipped, first_error, n_kept):

@@ -52,7 +52,9 @@ def output_format(fmt, output):
 def check_output(output, fmt):
     """Fail, before any work, if ``output`` cannot be written in ``fmt``."""
     if fmt == "parquet" and importlib.util.find_spec("pyarrow") is None:
-        raise ModuleNotFoundError("Parquet output needs pyarrow: pip install pyarrow")
+        raise ModuleNotFoundError(
+            'Parquet output needs pyarrow: pip install pyarrow (or "cardionet-sk[parquet]")'
+        )
     if to_stdout(output):
         return
     if os.path.isdir(output):
@@ -65,9 +67,10 @@ def check_output(output, fmt):
         raise PermissionError(errno.EACCES, "--output is not writable", target)
 
 
-def columns(classes):
-    """The columns of the CSV and Parquet outputs."""
-    return ["record", *classes, "predicted", "error"]
+def columns(classes, warning=True):
+    """The columns of the CSV and Parquet outputs; ``warning`` holds the messages of the
+    signal checks (files written before it existed end at ``error``)."""
+    return ["record", *classes, "predicted", "error", *(["warning"] if warning else [])]
 
 
 def _names(labels):
@@ -107,6 +110,18 @@ def read_done(output, fmt):
     return done, classes
 
 
+def has_warning_column(output, fmt):
+    """Whether the rows appended to ``output`` by ``--resume`` get a ``warning`` column.
+
+    A CSV file written before the column existed keeps its layout: its header ends at
+    ``error``. JSON Lines rows name their fields, so old and new rows mix.
+    """
+    if fmt != "csv" or not os.path.exists(output) or os.path.getsize(output) == 0:
+        return True
+    with open(output, encoding="utf-8", newline="") as file:
+        return next(csv.reader(file), ["warning"])[-1] == "warning"
+
+
 def _parse_line(line, fmt, first):
     """``(record or None for a header, class names or None)`` of one line of output."""
     if fmt == "jsonl":
@@ -114,9 +129,10 @@ def _parse_line(line, fmt, first):
         return row["record"], list(row["probabilities"]) if row["probabilities"] else None
     cells = next(csv.reader([line]))
     if first:
-        if cells[0] != "record" or cells[-2:] != ["predicted", "error"]:
+        tail = 3 if cells[-1:] == ["warning"] else 2
+        if cells[0] != "record" or cells[-tail:][:2] != ["predicted", "error"]:
             raise ValueError(f"unexpected header {cells}")
-        return None, cells[1:-2]
+        return None, cells[1:-tail]
     return cells[0], None
 
 
@@ -130,9 +146,10 @@ class _Writer:
     standard output empty.
     """
 
-    def __init__(self, stream, classes, *, header=True, record_width=0):
+    def __init__(self, stream, classes, *, header=True, record_width=0, warning=True):
         self.stream, self.classes, self.header = stream, [str(c) for c in classes], header
         self.record_width = record_width  # of the table, whose columns are aligned
+        self.warning = warning  # write the signal checks' messages
         self.started = False
 
     def write(self, rows):
@@ -180,35 +197,43 @@ class _TableWriter(_Writer):
             return
         values = [f"{p:.3f}" for p in row.probabilities]
         print(self._cells(row.record, values, _names(row.labels)), file=self.stream)
+        if self.warning and row.warning:  # long messages: on a line of their own
+            print(f"{' ' * self.widths[0]}  warning: {row.warning}", file=self.stream)
 
 
 class _CSVWriter(_Writer):
     def _start(self):
         self.csv = csv.writer(self.stream, lineterminator="\n")
         if self.header:
-            self.csv.writerow(columns(self.classes))
+            self.csv.writerow(columns(self.classes, self.warning))
 
     def _row(self, row):
+        warning = [row.warning or ""] if self.warning else []
         if row.error is not None:
-            self.csv.writerow([row.record, *[""] * len(self.classes), "", row.error])
+            self.csv.writerow([row.record, *[""] * len(self.classes), "", row.error, *warning])
         else:
             values = [f"{p:.6f}" for p in row.probabilities]
-            self.csv.writerow([row.record, *values, _names(row.labels), ""])
+            self.csv.writerow([row.record, *values, _names(row.labels), "", *warning])
 
 
-def _as_dict(row, classes):
+def _as_dict(row, classes, warning=True):
+    """A row as JSON: ``warning`` is ``""`` for a record that passed the signal checks,
+    ``null`` for a skipped one (not checked)."""
     scored = row.error is None
-    return {
+    fields = {
         "record": row.record,
         "probabilities": dict(zip(classes, map(float, row.probabilities))) if scored else None,
         "labels": list(row.labels) if scored else None,
         "error": row.error,
     }
+    if warning:
+        fields["warning"] = (row.warning or "") if scored else None
+    return fields
 
 
 class _JSONLinesWriter(_Writer):
     def _row(self, row):
-        print(json.dumps(_as_dict(row, self.classes)), file=self.stream)
+        print(json.dumps(_as_dict(row, self.classes, self.warning)), file=self.stream)
 
 
 class _JSONWriter(_Writer):
@@ -219,7 +244,7 @@ class _JSONWriter(_Writer):
         self.separator = "\n"
 
     def _row(self, row):
-        text = json.dumps(_as_dict(row, self.classes), indent=2)
+        text = json.dumps(_as_dict(row, self.classes, self.warning), indent=2)
         self.stream.write(self.separator + textwrap.indent(text, "  "))
         self.separator = ",\n"
 
@@ -239,6 +264,7 @@ class _ParquetWriter(_Writer):
             [("record", pa.string())]
             + [(c, pa.float64()) for c in self.classes]
             + [("predicted", pa.string()), ("error", pa.string())]
+            + ([("warning", pa.string())] if self.warning else [])
         )
         self.parquet = pq.ParquetWriter(self.stream, self.schema)
 
@@ -254,6 +280,8 @@ class _ParquetWriter(_Writer):
                 batch[c].append(None if p is None else float(p))
             batch["predicted"].append(_names(row.labels) if scored else None)
             batch["error"].append(row.error)
+            if self.warning:
+                batch["warning"].append((row.warning or "") if scored else None)
         self.parquet.write_table(self.pa.Table.from_pydict(batch, schema=self.schema))
 
     def _end(self):
@@ -269,10 +297,12 @@ _WRITERS = {
 }
 
 
-def writer(stream, fmt, classes, *, record_width=0, header=True):
+def writer(stream, fmt, classes, *, record_width=0, header=True, warning=True):
     """A writer of ``fmt`` rows to ``stream`` (binary for Parquet, text otherwise).
 
     ``header=False`` appends to a CSV file that has one; ``record_width`` is the width
-    of the table's record column, the length of the longest record name.
+    of the table's record column, the length of the longest record name. ``warning``
+    writes the messages of the signal checks: a ``warning`` column (CSV, Parquet), field
+    (JSON) or a line under the record's row (table).
     """
-    return _WRITERS[fmt](stream, classes, header=header, record_width=record_width)
+    return _WRITERS[fmt](stream, classes, header=header, record_width=record_width, warning=warning)

@@ -222,7 +222,7 @@ def classify(model, X, paths):
     """Probabilities and labels of records of one length; errors name the records.
 
     The classifier's :class:`SignalQualityWarning` is not shown: the output's ``warning``
-    column carries the same findings, record by record (:func:`signal_warnings`).
+    column carries the same findings, record by record (``signal_warnings``).
     """
     from ._signal_checks import SignalQualityWarning
     from ._thresholds import apply_thresholds

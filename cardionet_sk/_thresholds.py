@@ -361,7 +361,7 @@ def apply_thresholds(proba, thresholds):
     thresholds : float or array-like of shape (n_classes,)
         Decision threshold in [0, 1], for all classes or for each, such as
         the ``best_thresholds`` of :func:`tune_thresholds` or
-        :attr:`ThresholdOptimizer.thresholds_`. A 1-D ``proba`` takes a
+        the ``thresholds_`` of :class:`ThresholdOptimizer`. A 1-D ``proba`` takes a
         single threshold.
 
     Returns

@@ -50,7 +50,7 @@ class PTBXLWindower(TransformerMixin, BaseEstimator):
         its first and last samples. ``None`` keeps ``input_sampling_rate``.
     leads : array-like of str or of int, default=None
         Leads to keep, in the given order: names from
-        :data:`cardionet_sk._constants.LEADS` (case-insensitive, so ``"aVR"``
+        :data:`~cardionet_sk.LEADS` (case-insensitive, so ``"aVR"``
         works; they require ``X`` to hold the 12 PTB-XL leads in that order) or
         integer positions along the last axis of ``X``. ``None`` keeps all.
     normalize : {"record", "global"}, default=None

@@ -5,6 +5,7 @@ ORDER = [
     "plot_ecg_12lead.py",
     "plot_roc_pr_curves.py",
     "plot_threshold_tuning.py",
+    "plot_calibration.py",
     "plot_grid_search.py",
     "plot_saliency.py",
 ]

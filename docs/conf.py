@@ -14,7 +14,7 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(DOCS))  # _gallery_order
+sys.path.insert(0, str(DOCS))  # _gallery_order, _gallery_figures
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
@@ -83,6 +83,8 @@ sphinx_gallery_conf = {
     "backreferences_dir": "generated/backreferences",
     "reference_url": {"cardionet_sk": None},
     "image_scrapers": ("matplotlib",),
+    # matplotlib's defaults, then figures saved at 200 dpi (_gallery_figures.py)
+    "reset_modules": ("matplotlib", "_gallery_figures.hidpi"),
     "matplotlib_animations": False,
     "remove_config_comments": True,
     "show_memory": False,
@@ -114,7 +116,7 @@ html_theme_options = {
 html_context = {"default_mode": "light"}
 # Pages without sub-pages need no section navigation on the left.
 html_sidebars = {
-    page: [] for page in ["index", "install", "quick_start", "benchmarks", "changelog"]
+    page: [] for page in ["index", "install", "quick_start", "benchmarks", "citing", "changelog"]
 }
 
 # -- Markdown files from outside docs/ -----------------------------------------------------
@@ -282,6 +284,7 @@ _BUILTINS = "|".join(
     [name for name in dir(builtins) if not name.startswith("_")]
     + [r"(os|pathlib|collections|warnings|random|typing|io|json|csv)(\..*)?", "callable"]
 )
+
 
 def _offline():
     """True when the inventories cannot be downloaded (see the comment above)."""

@@ -197,8 +197,9 @@ plt.show()
 # Several records
 # ---------------
 #
-# The map of each record's most probable class, for one record of each true class in the
-# sample, shown over lead II.
+# One record of each class: for each of the five classes, the first record of the sample
+# labelled with it (and not already shown), with the Grad-CAM map of that class over lead
+# II: five records, five classes.
 
 firsts = []
 for j in range(len(classes)):
@@ -212,8 +213,7 @@ for j in range(len(classes)):
 fig, axes = plt.subplots(
     len(firsts), 1, figsize=(12, 9), sharex=True, layout="constrained"
 )
-for ax, r in zip(axes, firsts):
-    j = int(np.argmax(proba[r]))
+for j, (ax, r) in enumerate(zip(axes, firsts)):
     cam_r, _ = grad_cam(sample.data[r], j)
     signal = sample.data[r][:, LEADS.index("II")]
     low, high = signal.min(), signal.max()

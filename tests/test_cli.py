@@ -147,7 +147,7 @@ def test_predict_csv_from_the_console_script(tiny_model, records, expected):
     assert result.returncode == 0, result.stderr
     assert own_stderr(result) == []
     rows = list(csv.reader(io.StringIO(result.stdout)))
-    assert rows[0] == ["record", *CLASSES, "predicted", "error"]
+    assert rows[0] == ["record", *CLASSES, "predicted", "error", "warning"]
     proba, labels = expected
     assert [row[0] for row in rows[1:]] == arguments
     np.testing.assert_allclose([[float(v) for v in row[1:6]] for row in rows[1:]], proba, atol=1e-6)

@@ -62,8 +62,8 @@ def read_rows(path, fmt):
     """``(records, probabilities with NaN for skipped records, predicted, errors)``."""
     if fmt == "csv":
         rows = read_csv(path)[1:]
-        records, predicted, errors = ([row[i] for row in rows] for i in (0, -2, -1))
-        proba = [[float(v) if v else np.nan for v in row[1:-2]] for row in rows]
+        records, predicted, errors = ([row[i] for row in rows] for i in (0, -3, -2))
+        proba = [[float(v) if v else np.nan for v in row[1:-3]] for row in rows]
         return records, np.array(proba), predicted, errors
     rows = [json.loads(line) for line in Path(path).read_text().splitlines()]
     proba = [
@@ -171,16 +171,16 @@ def test_unreadable_records_are_reported_in_their_row_and_skipped(tiny_model, tm
     captured = capsys.readouterr()
     assert captured.out == ""
     rows = read_csv(output)
-    assert rows[0] == ["record", *CLASSES, "predicted", "error"]
+    assert rows[0] == ["record", *CLASSES, "predicted", "error", "warning"]
     assert [row[0] for row in rows[1:]] == [str(h) for h in headers]
-    reasons = {row[0]: row[-1] for row in rows[1:] if row[-1]}
+    reasons = {row[0]: row[-2] for row in rows[1:] if row[-2]}
     assert list(reasons) == [str(headers[i]) for i in (1, 3, 4, 5)]
     assert "truncated or corrupt" in reasons[str(headers[1])]
     assert "Signal file of WFDB header" in reasons[str(headers[3])]
     assert "Malformed WFDB header" in reasons[str(headers[4])]
     assert "sampled at 500 Hz" in reasons[str(odd)]
     for row in rows[1:]:
-        assert (row[1:7] == [""] * 6) == bool(row[-1])
+        assert (row[1:7] == [""] * 6) == bool(row[-2])
     assert captured.err == (
         f"cardionet: scored 4 records, skipped 4: see the error column of {output}; "
         f"the first: {reasons[str(headers[1])]}\n"
@@ -264,11 +264,11 @@ def test_parquet_is_written_a_row_group_per_batch(tiny_model, tmp_path, capsys):
     parquet = pq.ParquetFile(tmp_path / "out.parquet")
     assert parquet.num_row_groups == 3
     table = parquet.read().to_pylist()
-    assert list(table[0]) == ["record", *CLASSES, "predicted", "error"]
+    assert list(table[0]) == ["record", *CLASSES, "predicted", "error", "warning"]
     for row, line in zip(table, read_csv(tmp_path / "out.csv")[1:], strict=True):
         assert [row["record"], row["predicted"] or "", row["error"] or ""] == [
             line[0],
-            *line[-2:],
+            *line[-3:-1],
         ]
         expected = [float(v) if v else None for v in line[1:6]]
         assert [row[c] for c in CLASSES] == pytest.approx(expected, abs=1e-6)
@@ -342,3 +342,65 @@ def test_memory_is_bounded_by_the_batch_not_the_archive(tiny_model, tmp_path):
     assert len(read_csv(tmp_path / "all.csv")) == n + 1
     # TensorFlow's own footprint (~1 GB) is in both runs; the records would add 137 MiB.
     assert peak - baseline < 0.25 * all_signals_mib, (baseline, peak)
+
+
+# -- signal checks ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def checked_records(tmp_path):
+    """A real PTB-XL record in mV and the same record in microvolts, labelled mV."""
+    from cardionet_sk.datasets import load_sample
+
+    signal = load_sample().data[0].astype(np.float64)
+    folder = tmp_path / "records"
+    folder.mkdir()
+    return write_record(folder, "normal", signal), write_record(folder, "microvolts", signal * 1000)
+
+
+def test_signal_checks_fill_the_warning_column_not_python_warnings(
+    tiny_model, tmp_path, capsys, checked_records, recwarn
+):
+    import warnings
+
+    from cardionet_sk import SignalQualityWarning
+
+    normal, microvolts = map(str, checked_records)
+    argv = ["predict", normal, microvolts, "--model", str(tiny_model)]
+    warnings.simplefilter("always")
+    output = tmp_path / "out.csv"
+    assert main([*argv, "-o", str(output)]) == 0
+    assert not [w for w in recwarn if issubclass(w.category, SignalQualityWarning)]
+    err = capsys.readouterr().err
+    assert err == (
+        f"cardionet: 1 records flagged by signal checks: see the warning column of {output}\n"
+    )
+    rows = read_csv(output)
+    assert rows[0] == ["record", *CLASSES, "predicted", "error", "warning"]
+    assert [row[0] for row in rows[1:]] == [normal, microvolts]
+    assert rows[1][-1] == ""
+    assert "microvolts" in rows[2][-1] and rows[2][-2] == ""
+    # The same in JSON Lines and the table.
+    assert main([*argv, "--format", "jsonl"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[0]["warning"] == "" and "microvolts" in lines[1]["warning"]
+    assert main([*argv, "--format", "table"]) == 0
+    captured = capsys.readouterr()
+    table = captured.out.splitlines()
+    assert len(table) == 4 and table[3].split()[0] == "warning:" and "microvolts" in table[3]
+    assert "'warning:' lines" in captured.err
+
+
+def test_resume_keeps_the_layout_of_a_csv_without_warning_column(
+    tiny_model, tmp_path, capsys, checked_records
+):
+    normal, microvolts = map(str, checked_records)
+    output = tmp_path / "old.csv"
+    header = ",".join(["record", *CLASSES, "predicted", "error"])
+    output.write_text(f"{header}\n{normal},{','.join(['0.5'] * len(CLASSES))},-,\n")
+    argv = ["predict", normal, microvolts, "--model", str(tiny_model), "-o", str(output)]
+    assert main([*argv, "--resume"]) == 0
+    assert "has no warning column" in capsys.readouterr().err
+    rows = read_csv(output)
+    assert [len(row) for row in rows] == [len(CLASSES) + 3] * 3
+    assert [row[0] for row in rows[1:]] == [normal, microvolts]
