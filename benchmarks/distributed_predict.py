@@ -135,11 +135,12 @@ def table(result):
         "",
         "The machine was busy with other work during the run (load average "
         f"{result['load_average_before']:.1f} on {result['cores']} cores just before it), "
-        "so these numbers are "
-        "noisy, and the machine has two cores only: each worker's TensorFlow spreads a block "
-        "over both, so a second worker on the same machine competes for the same cores "
-        "rather than adding any. The gain of more workers comes from more machines (or "
-        "cores); see docs/distributed.rst.",
+        "so these numbers are noisy (the ResNet scored faster on the workers, in blocks of "
+        f"{result['chunk']} records, than in this process, on all the records at once). The "
+        f"machine has {result['cores']} cores: each worker's TensorFlow spreads a block over "
+        "all of them, so a second worker on the same machine mostly competes for the same "
+        "cores; more workers pay off with more machines, cores or GPUs (see "
+        "docs/distributed.rst).",
         "",
     ]
     return "\n".join(lines)

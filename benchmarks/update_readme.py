@@ -20,6 +20,7 @@ TABLES = [
     "superdiagnostic",
     "calibration",
     "subgroups",
+    "inference",
     "thresholds",
     "cardionet-ptbxl",
     "resnet1d-wang-ptbxl",
