@@ -21,6 +21,7 @@ TABLES = [
     "calibration",
     "subgroups",
     "inference",
+    "distributed_predict",
     "thresholds",
     "cardionet-ptbxl",
     "resnet1d-wang-ptbxl",

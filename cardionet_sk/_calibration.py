@@ -3,18 +3,16 @@
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import KFold, StratifiedKFold, check_cv
-from sklearn.utils import get_tags
-from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
-from sklearn.utils.validation import check_is_fitted, indexable
+from sklearn.utils.validation import check_is_fitted
 
 from ._calibration_maps import calibrate, fit_calibrators
-from ._compat import HasMethods, StrOptions, fit_context, raise_for_params
+from ._compat import HasMethods, StrOptions, fit_context
+from ._multilabel_meta import MultilabelMetaClassifier
 from ._response import out_of_fold_proba, positive_proba
 from ._thresholds import apply_thresholds
-from ._validation import check_multilabel_y
 
 
 class _CalibratedClassifier:
@@ -28,7 +26,7 @@ class _CalibratedClassifier:
         return calibrate(positive_proba(self.estimator, X, len(self.calibrators)), self.calibrators)
 
 
-class CalibratedMultilabelClassifierCV(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+class CalibratedMultilabelClassifierCV(MultilabelMetaClassifier):
     """Calibrate the probability of each class of a multi-label classifier.
 
     Each class's probabilities are mapped by a function fitted on those the
@@ -208,17 +206,9 @@ class CalibratedMultilabelClassifierCV(ClassifierMixin, MetaEstimatorMixin, Base
         self : object
             Fitted estimator.
         """
-        raise_for_params(params, self, "fit")
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
-        X, y = indexable(X, y)
-        y_indicator, class_names = check_multilabel_y(y)
+        X, y, y_indicator, class_names, routed_params = self._check_target(X, y, params)
         n_classes = y_indicator.shape[1]
-        self._binary = np.ndim(y) == 1
         names = list(class_names) if class_names is not None else list(range(n_classes))
-        routed_params = process_routing(self, "fit", **params)
 
         if isinstance(self.estimator, FrozenEstimator):
             check_is_fitted(self.estimator)
@@ -235,9 +225,7 @@ class CalibratedMultilabelClassifierCV(ClassifierMixin, MetaEstimatorMixin, Base
 
         estimator = pairs[0].estimator
         self.classes_ = self._class_names(estimator, class_names, n_classes)
-        for name in ("n_features_in_", "feature_names_in_"):
-            if hasattr(estimator, name):
-                setattr(self, name, getattr(estimator, name))
+        self._copy_input_attributes(estimator)
         return self
 
     def _fit_cross_validated(self, X, y, y_indicator, names, routed_params):
@@ -271,20 +259,6 @@ class CalibratedMultilabelClassifierCV(ClassifierMixin, MetaEstimatorMixin, Base
                 zip(fold_estimators, np.split(proba, bounds), np.split(y_test, bounds))
             )
         ]
-
-    def _class_names(self, estimator, class_names, n_classes):
-        if self._binary:
-            return np.array([0, 1])
-        if class_names is not None:
-            return class_names
-        estimator_classes = getattr(estimator, "classes_", None)
-        if (
-            isinstance(estimator_classes, np.ndarray)
-            and estimator_classes.shape == (n_classes,)
-            and all(isinstance(name, str) for name in estimator_classes)
-        ):
-            return estimator_classes
-        return np.arange(n_classes)
 
     def predict_proba(self, X):
         """Calibrated probability of each class, averaged over the calibrated classifiers.
@@ -321,36 +295,3 @@ class CalibratedMultilabelClassifierCV(ClassifierMixin, MetaEstimatorMixin, Base
         """
         proba = self.predict_proba(X)
         return apply_thresholds(proba[:, 1] if self._binary else proba, 0.5)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
-        tags.classifier_tags.multi_label = True
-        tags.target_tags.multi_output = True
-        # X reaches the estimator untouched, so it accepts what the estimator does.
-        tags.input_tags = get_tags(self.estimator).input_tags
-        return tags
-
-    def get_metadata_routing(self):
-        """Get metadata routing of this object.
-
-        Please check :ref:`User Guide <metadata_routing>` on how the routing
-        mechanism works.
-
-        Returns
-        -------
-        routing : MetadataRouter
-            A :class:`~sklearn.utils.metadata_routing.MetadataRouter`
-            encapsulating routing information.
-        """
-        return (
-            MetadataRouter(owner=self)
-            .add(
-                estimator=self.estimator,
-                method_mapping=MethodMapping().add(callee="fit", caller="fit"),
-            )
-            .add(
-                splitter=self.cv,
-                method_mapping=MethodMapping().add(callee="split", caller="fit"),
-            )
-        )

@@ -245,9 +245,8 @@ def signal_warnings(model, X):
     """
     from ._signal_checks import check_signal_quality
 
-    leads = [str(lead) for lead in model.config.input.leads]
-    if len(leads) != X.shape[-1]:
-        leads = None
+    names = [str(lead) for lead in model.config.input.leads]
+    leads = names if len(names) == X.shape[-1] else None
     messages: list[list[str]] = [[] for _ in range(len(X))]
     for problem in check_signal_quality(X, input_rate(model.config), leads=leads):
         messages[problem.record].append(problem.message)

@@ -2,8 +2,7 @@
 
 from numbers import Integral
 
-import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import (
     KFold,
@@ -12,11 +11,10 @@ from sklearn.model_selection import (
     StratifiedShuffleSplit,
     check_cv,
 )
-from sklearn.utils import get_tags
-from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
-from sklearn.utils.validation import check_is_fitted, indexable
+from sklearn.utils.validation import check_is_fitted
 
-from ._compat import HasMethods, Interval, RealNotInt, StrOptions, fit_context, raise_for_params
+from ._compat import HasMethods, Interval, RealNotInt, StrOptions, fit_context
+from ._multilabel_meta import MultilabelMetaClassifier
 from ._response import out_of_fold_proba, positive_proba
 from ._thresholds import (
     TUNING_CONSTRAINTS,
@@ -24,10 +22,9 @@ from ._thresholds import (
     check_min_sensitivity,
     tune_thresholds,
 )
-from ._validation import check_multilabel_y
 
 
-class ThresholdOptimizer(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+class ThresholdOptimizer(MultilabelMetaClassifier):
     """Multi-label classifier that tunes one decision threshold per class.
 
     The wrapped classifier's probabilities are turned into labels with
@@ -263,18 +260,10 @@ class ThresholdOptimizer(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        raise_for_params(params, self, "fit")
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
-        X, y = indexable(X, y)
-        y_indicator, class_names = check_multilabel_y(y)
+        X, y, y_indicator, class_names, routed_params = self._check_target(X, y, params)
         n_classes = y_indicator.shape[1]
-        self._binary = np.ndim(y) == 1
         # Checked before any fitting, which may take hours for a network.
         check_min_sensitivity(self.objective, self.min_sensitivity, n_classes)
-        routed_params = process_routing(self, "fit", **params)
 
         # "prefit" is the only string cv allowed.
         if isinstance(self.cv, str) or isinstance(self.estimator, FrozenEstimator):
@@ -285,7 +274,7 @@ class ThresholdOptimizer(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             proba, tuned_rows = self._fit_out_of_fold(X, y, y_indicator, routed_params)
             y_indicator = y_indicator[tuned_rows]
 
-        self.classes_ = self._class_names(class_names, n_classes)
+        self.classes_ = self._class_names(self.estimator_, class_names, n_classes)
         self.thresholds_, self.best_scores_ = tune_thresholds(
             y_indicator,
             proba,
@@ -297,10 +286,7 @@ class ThresholdOptimizer(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             # A 1-D y has classes [0, 1] and one threshold, that of class 1.
             class_names=self.classes_[1:] if self._binary else self.classes_,
         )
-        if hasattr(self.estimator_, "n_features_in_"):
-            self.n_features_in_ = self.estimator_.n_features_in_
-        if hasattr(self.estimator_, "feature_names_in_"):
-            self.feature_names_in_ = self.estimator_.feature_names_in_
+        self._copy_input_attributes(self.estimator_)
         return self
 
     def _fit_out_of_fold(self, X, y, y_indicator, routed_params):
@@ -345,20 +331,6 @@ class ThresholdOptimizer(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
         return check_cv(self.cv)
 
-    def _class_names(self, class_names, n_classes):
-        if self._binary:
-            return np.array([0, 1])
-        if class_names is not None:
-            return class_names
-        estimator_classes = getattr(self.estimator_, "classes_", None)
-        if (
-            isinstance(estimator_classes, np.ndarray)
-            and estimator_classes.shape == (n_classes,)
-            and all(isinstance(name, str) for name in estimator_classes)
-        ):
-            return estimator_classes
-        return np.arange(n_classes)
-
     def predict_proba(self, X):
         """Probability of each class, as given by the fitted estimator.
 
@@ -394,36 +366,3 @@ class ThresholdOptimizer(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         check_is_fitted(self)
         proba = positive_proba(self.estimator_, X, len(self.thresholds_))
         return apply_thresholds(proba[:, 0] if self._binary else proba, self.thresholds_)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
-        tags.classifier_tags.multi_label = True
-        tags.target_tags.multi_output = True
-        # X reaches the estimator untouched, so it accepts what the estimator does.
-        tags.input_tags = get_tags(self.estimator).input_tags
-        return tags
-
-    def get_metadata_routing(self):
-        """Get metadata routing of this object.
-
-        Please check :ref:`User Guide <metadata_routing>` on how the routing
-        mechanism works.
-
-        Returns
-        -------
-        routing : MetadataRouter
-            A :class:`~sklearn.utils.metadata_routing.MetadataRouter`
-            encapsulating routing information.
-        """
-        return (
-            MetadataRouter(owner=self)
-            .add(
-                estimator=self.estimator,
-                method_mapping=MethodMapping().add(callee="fit", caller="fit"),
-            )
-            .add(
-                splitter=self.cv,
-                method_mapping=MethodMapping().add(callee="split", caller="fit"),
-            )
-        )
