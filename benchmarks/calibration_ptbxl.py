@@ -138,21 +138,37 @@ def evaluate_card(y, proba, thresholds, classes):
     }
 
 
+#: What the model card says of the shipped probabilities and thresholds.
+CALIBRATED = (
+    "Probabilities are calibrated per class, and thresholds tuned for F1 on the calibrated "
+    "scale, on records of folds 1-8 held out from training by patient (not on fold 9)."
+)
+CALIBRATION_STEP = (
+    " Calibration: per-class maps (method chosen per class by cross-validated ECE) fitted by "
+    "`python benchmarks/calibration_ptbxl.py --write-models` on the held-out records of "
+    "folds 1-8; thresholds re-tuned for F1 on their calibrated probabilities."
+)
+
+
 def write_model(name, clf, maps, thresholds, card):
-    """Store the calibration maps and re-tuned thresholds in the embedded model folder."""
+    """Store the calibration maps and re-tuned thresholds in the embedded model folder.
+
+    The card's description and training text are rewritten, not appended to, so that
+    running this script again leaves the same card.
+    """
     config = clf.pretrained_config_
     clf.set_params(calibration=maps, threshold=thresholds.tolist())
+    # Training text of train_pretrained.py, up to its own threshold sentence.
+    training = (config.training or "").split(" Thresholds maximise")[0].split(CALIBRATION_STEP)[0]
+    description = (config.description or "").split(", with per-class thresholds")[0]
+    description = description.split(CALIBRATED)[0].rstrip(". ") + ". " + CALIBRATED
     clf.save_pretrained(
         EMBEDDED_DIR / name,
         weights_dtype=config.weights_dtype,
         metrics=card,
         name=config.name,
-        description=config.description,
-        training=(config.training or "")
-        + " Calibration: per-class maps (method chosen per class by cross-validated ECE) "
-        "fitted by "
-        "`python benchmarks/calibration_ptbxl.py --write-models` on the held-out records of "
-        "folds 1-8; thresholds re-tuned for F1 on their calibrated probabilities.",
+        description=description,
+        training=training + CALIBRATION_STEP,
         repo_id=config.repo_id,
     )
 
