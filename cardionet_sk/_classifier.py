@@ -446,8 +446,12 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
             calibrated by ``calibration`` when it is set. For a binary
             classifier, ``(n_records, 2)`` with the positive class last.
         """
+        return self._predict_proba(X, check_signals=True)
+
+    def _predict_proba(self, X, *, check_signals):
+        """:meth:`predict_proba`, with or without the signal checks of ``X``."""
         check_is_fitted(self, "model_")
-        X = self._validate_X(X, reset=False)
+        X = self._validate_X(X, reset=False, check_signals=check_signals)
         routed = self._routed("predict")
         unknown = sorted(set(routed) - {"batch_size"})
         if unknown:
@@ -481,7 +485,7 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
             0/1 indicator matrix (a 1-D 0/1 vector for a binary classifier).
         """
         proba = self.predict_proba(X)
-        threshold = check_thresholds(self.threshold, 1 if self.binary_ else self.n_classes_)
+        threshold = check_thresholds(self.threshold, self.n_classes_)
         return apply_thresholds(proba[:, 1] if self.binary_ else proba, threshold)
 
     def export(

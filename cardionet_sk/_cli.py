@@ -162,6 +162,9 @@ def _predict(args):
     todo = [name for name in names if record_key(name) not in done_keys]
 
     model = load_model(args.model)
+    # Each batch's records are checked once, raw, for the warning column (signal_warnings);
+    # the classifier checking them again inside predict_proba would only double the work.
+    model.classifier.set_params(signal_checks=False)
     classes = [str(c) for c in model.classifier.classes_]
     if written_with is not None and written_with != classes:
         raise ValueError(

@@ -140,16 +140,18 @@ class TrainingMixin:
 
     # -- validation ------------------------------------------------------------------------
 
-    def _validate_X(self, X, *, reset):
+    def _validate_X(self, X, *, reset, check_signals=True):
         """Return X as a (n_records, n_windows, timesteps, leads) array or view.
 
         Records (3-D input) are one window each, except at predict time for a
         classifier trained on crops: records longer than ``crop_size`` are then
-        cut into crops every ``crop_stride`` timesteps.
+        cut into crops every ``crop_stride`` timesteps. ``check_signals=False``
+        skips the signal checks, for records this fit has already checked.
         """
         X = check_ecg_array(X, allow_windows=True, allow_2d=True)
-        # Whole records, before any cropping: a crop is too short to show a heart rate.
-        warn_signal_quality(X, self.sampling_rate, action=self.signal_checks)
+        if check_signals:
+            # Whole records, before any cropping: a crop is too short to show a heart rate.
+            warn_signal_quality(X, self.sampling_rate, action=self.signal_checks)
         if reset:
             self.n_features_in_, self.n_leads_in_ = X.shape[-2:]
             return X if X.ndim == 4 else X[:, np.newaxis]

@@ -1,5 +1,7 @@
 """Compiling and training a classifier's Keras network: optimizer, split, loop, history."""
 
+from functools import partial
+
 import keras
 import numpy as np
 
@@ -24,17 +26,23 @@ def make_optimizer(optimizer, learning_rate, params):
     return optimizer(learning_rate=learning_rate, **params)
 
 
-def compile_network(model, optimizer, label_weights):
-    """Compile ``model`` with the per-label weighted binary cross-entropy."""
-    model.compile(optimizer=optimizer, loss=WeightedBinaryCrossentropy(*label_weights))
+def compile_network(model, estimator):
+    """Compile ``model`` with a new optimizer of ``estimator`` and its per-label weighted loss.
+
+    The optimizer (name, class or template instance), its learning rate and its
+    routed ``optimizer__`` settings are the estimator's parameters.
+    """
+    optimizer = make_optimizer(
+        estimator.optimizer, estimator.learning_rate, estimator._routed("optimizer")
+    )
+    model.compile(optimizer=optimizer, loss=WeightedBinaryCrossentropy(*estimator.label_weights_))
     return model
 
 
 def build_compiled_network(estimator, seed):
     """The compiled network of a classifier's ``hyperparameters_``, input and classes.
 
-    An integer ``seed`` fixes its initial weights and dropout masks; the
-    optimizer and its routed ``optimizer__`` settings come from the estimator.
+    An integer ``seed`` fixes its initial weights and dropout masks.
     """
     model = build_network(
         estimator.architecture,
@@ -43,10 +51,7 @@ def build_compiled_network(estimator, seed):
         seed=seed,
         **estimator.hyperparameters_,
     )
-    optimizer = make_optimizer(
-        estimator.optimizer, estimator.learning_rate, estimator._routed("optimizer")
-    )
-    return compile_network(model, optimizer, estimator.label_weights_)
+    return compile_network(model, estimator)
 
 
 def transfer_body_weights(source, target):
@@ -70,10 +75,7 @@ def set_body_trainable(estimator, trainable):
     for layer in estimator.model_.layers:
         if layer.name != HEAD_LAYER:
             layer.trainable = trainable
-    optimizer = make_optimizer(
-        estimator.optimizer, estimator.learning_rate, estimator._routed("optimizer")
-    )
-    compile_network(estimator.model_, optimizer, estimator.label_weights_)
+    compile_network(estimator.model_, estimator)
 
 
 def split_records(n_records, validation_split, rng, groups=None):
@@ -162,7 +164,12 @@ def train_network(
         lr_schedule=estimator.lr_schedule,
         learning_rate=estimator.learning_rate,
         epochs=estimator.epochs,
-        validation=(estimator.predict_proba, X[validation], y[validation])
+        # The fit checked every record's signal once already; not again at every epoch.
+        validation=(
+            partial(estimator._predict_proba, check_signals=False),
+            X[validation],
+            y[validation],
+        )
         if len(validation)
         else None,
         monitor=estimator.monitor,

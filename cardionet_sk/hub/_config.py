@@ -180,9 +180,7 @@ class ModelConfig:
             hyperparameters=_jsonable(clf.hyperparameters_),
             classes=tuple(_jsonable(list(clf.classes_))),
             binary=bool(clf.binary_),
-            thresholds=tuple(
-                check_thresholds(clf.threshold, 1 if clf.binary_ else clf.n_classes_).tolist()
-            ),
+            thresholds=tuple(check_thresholds(clf.threshold, clf.n_classes_).tolist()),
             input=InputSpec(sampling_rate, int(clf.n_features_in_), tuple(leads), units),
             standardization=(
                 {"mean": clf.mean_.tolist(), "scale": clf.scale_.tolist()}
@@ -308,7 +306,7 @@ class ModelConfig:
         ``n_leads`` and ``n_outputs`` are read off the first and the output
         layer's kernels; the error names the config field that disagrees.
         """
-        n_labels = 1 if self.binary else len(self.classes)
+        n_labels = self.n_labels
         if n_outputs != n_labels:
             raise ConfigError(
                 f"{self.source}: field 'classes' has {n_labels} label(s), but the output layer "
@@ -361,7 +359,7 @@ def _check_labels(config, fail):
         fail("classes", "must not repeat a class")
     if config.binary and len(config.classes) != 2:
         fail("classes", f"of a binary model must have two entries, not {len(config.classes)}")
-    n_labels = 1 if config.binary else len(config.classes)
+    n_labels = config.n_labels
     if len(config.thresholds) != n_labels:
         fail("thresholds", f"has {len(config.thresholds)} values for {n_labels} label(s)")
     for t in config.thresholds:

@@ -47,7 +47,7 @@ def load_weights(model, directory, config):
     if config.weights_format == "legacy_h5":
         arrays = read_legacy_weights(path)
         config.check_weights(arrays[0][0].shape[-2], arrays[-1][0].shape[-1], path)
-        assign_legacy_weights(model, path)
+        assign_legacy_weights(model, arrays, path)
         return
     stored = read_weight_arrays(path)
     first, head = stored.get(model.weights[0].path), stored.get(f"{HEAD_LAYER}/kernel")

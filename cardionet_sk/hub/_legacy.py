@@ -89,9 +89,8 @@ def read_legacy_weights(path):
         raise ValueError(f"{path} is not a Keras H5 model file: {exc}") from exc
 
 
-def assign_legacy_weights(model, path):
-    """Load the per-layer weights of a legacy H5 file into ``model``, layer by layer in order."""
-    stored = read_legacy_weights(path)
+def assign_legacy_weights(model, stored, path):
+    """Assign ``stored`` (from :func:`read_legacy_weights` of ``path``) to ``model``, in order."""
     targets = [layer for layer in model.layers if layer.weights]
     if len(stored) != len(targets):
         raise ValueError(
