@@ -119,12 +119,12 @@ def test_a_fitted_classifier_is_scattered_once_to_every_worker(client, counts, X
 
     np.testing.assert_allclose(result, clf.predict_proba(X), rtol=1e-6)
     workers = set(client.scheduler_info()["workers"])
-    # Every worker holds the one scattered copy, unpickled once, and loaded no model.
+    # Every worker received the one scattered copy, unpickled it once, and loaded no model.
     assert counts() == {worker: (0, 1) for worker in workers}
+    # The copy is still held while the graph lives. Only "somewhere": distributed's active
+    # memory manager drops surplus replicas a few seconds after the tasks that needed them.
     held = client.has_what()
-    assert all(
-        [key for key in held[worker] if key_split(key) == "UnpicklingCounted"] for worker in workers
-    )
+    assert any(key_split(key) == "UnpicklingCounted" for keys in held.values() for key in keys)
     assert _workers_that_ran(stream.data, "predict_proba") <= workers
 
 
