@@ -1,6 +1,6 @@
-"""Inference speed of the embedded models: classifier, bare Keras, TensorFlow Lite exports.
+"""Inference speed of the embedded models: classifier, bare Keras, TensorFlow Lite and ONNX.
 
-    python benchmarks/inference.py [--data-home DIR] [--records 256]
+    python benchmarks/inference.py [--data-home DIR] [--records 2193]
 
 For every embedded model (``cardionet_sk.list_pretrained()``), on the same
 ``--records`` records of PTB-XL fold 9 (the 52 sample records repeated
@@ -8,10 +8,16 @@ without ``--data-home``), ECG records per second through
 
 - ``clf.predict_proba`` (validation, signal checks, standardisation, crops,
   aggregation, calibration);
+- for a model trained on crops that predicts whole records
+  (``crop_inference="whole"``), ``predict_proba`` over overlapping crops
+  instead (``crop_inference="sliding"``, the benchmark's evaluation);
 - the bare Keras network, ``model_.predict`` on standardised crops made
   beforehand: the same network work, none of the rest;
-- each TensorFlow Lite export (float32, float16 weights, int8 weights, and
-  full int8 calibrated on other fold-9 records), batches of 32 records;
+- each export, batches of 32 records: TensorFlow Lite float32, float16
+  weights, int8 weights, full int8 (weights and activations, their ranges from
+  64 training records of fold 8; without the calibration maps, which full int8
+  cannot hold, so compared with the uncalibrated classifier), and ONNX float32
+  run by ONNX Runtime;
 
 against the compute bound: the multiply-accumulates of the Conv1D and Dense
 layers per record, over the machine's float32 matrix-product throughput
@@ -22,6 +28,7 @@ Every timing is the fastest of ``--repeats`` runs after one untimed warm-up.
 """
 
 import argparse
+import copy as copy_module
 import json
 import os
 import sys
@@ -36,7 +43,6 @@ from sklearn.metrics import roc_auc_score
 from cardionet_sk import CardioNetClassifier, list_pretrained
 from cardionet_sk._keras.export import export_model, tflite_interpreter, tflite_predict
 from cardionet_sk._statistics import standardize
-from cardionet_sk._windowing import sliding_windows
 from cardionet_sk.datasets import fetch_ptbxl, load_sample
 
 from _common import RESULTS, machine
@@ -45,8 +51,10 @@ EXPORTS = {
     "TFLite float32": {},
     "TFLite float16": {"quantize": "float16"},
     "TFLite int8 weights": {"quantize": "int8"},
+    "TFLite full int8, uncalibrated": {"quantize": "int8", "representative": True},
+    "ONNX float32": {"format": "onnx"},
 }
-TFLITE_BATCH = 32
+EXPORT_BATCH = 32
 
 
 def records(data_home, n_records):
@@ -55,9 +63,10 @@ def records(data_home, n_records):
         X = load_sample().data.astype(np.float32)
         X = np.resize(X, (n_records, *X.shape[1:]))
         return X, None, X[:64]
-    data = fetch_ptbxl(data_home, folds=[9], download_if_missing=False)
-    X = data.data.astype(np.float32)
-    return X[:n_records], data.target[:n_records], X[n_records : n_records + 64]
+    data = fetch_ptbxl(data_home, folds=[8, 9], download_if_missing=False)
+    X, y = data.data[data.fold == 9].astype(np.float32), data.target[data.fold == 9]
+    # Full int8's activation ranges come from training records (fold 8), as in deployment.
+    return X[:n_records], y[:n_records], data.data[data.fold == 8][:64].astype(np.float32)
 
 
 def fastest(function, repeats):
@@ -72,8 +81,9 @@ def fastest(function, repeats):
 
 def macs_per_record(clf):
     """Multiply-accumulates of the Conv1D and Dense layers for one record, all its crops."""
-    # A fully convolutional network has no time axis until given one: clone it for one crop.
-    length = clf.crop_size or clf.n_features_in_
+    inputs = network_inputs(clf, np.zeros((1, clf.n_features_in_, clf.n_leads_in_)))
+    # A fully convolutional network has no time axis until given one: clone it for one input.
+    length = inputs.shape[1]
     model = keras.models.clone_model(
         clf.model_, input_tensors=keras.Input((length, clf.n_leads_in_))
     )
@@ -84,15 +94,13 @@ def macs_per_record(clf):
             total += length * layer.kernel_size[0] * layer.input.shape[-1] * out_channels
         elif isinstance(layer, keras.layers.Dense):
             total += layer.input.shape[-1] * layer.units
-    return total * network_inputs(clf, np.zeros((1, clf.n_features_in_, clf.n_leads_in_))).shape[0]
+    return total * inputs.shape[0]
 
 
 def network_inputs(clf, X):
     """The standardised crops (or records) the network sees for ``X``, one after another."""
-    if clf.crop_size is not None and X.shape[1] > clf.crop_size:
-        X = sliding_windows(X, clf.crop_size, clf.crop_stride or max(1, clf.crop_size // 2))
-        X = X.reshape(-1, *X.shape[2:])
-    return standardize(X, clf.mean_, clf.scale_)
+    windows = clf._validate_X(X, reset=False, check_signals=False)  # the classifier's own cut
+    return standardize(windows.reshape(-1, *windows.shape[2:]), clf.mean_, clf.scale_)
 
 
 def matmul_flops(n=2048, repeats=5):
@@ -100,53 +108,92 @@ def matmul_flops(n=2048, repeats=5):
     return 2 * n**3 / fastest(lambda: np.matmul(a, b), repeats)
 
 
-def tflite_proba(path, X, threads):
-    interpreter = tflite_interpreter(path, TFLITE_BATCH, num_threads=threads)
-    padded = np.zeros((-(-len(X) // TFLITE_BATCH) * TFLITE_BATCH, *X.shape[1:]), np.float32)
+def in_batches(predict, X):
+    """``predict`` on batches of EXPORT_BATCH records, the last one zero-padded."""
+    padded = np.zeros((-(-len(X) // EXPORT_BATCH) * EXPORT_BATCH, *X.shape[1:]), np.float32)
     padded[: len(X)] = X
-    batches = padded.reshape(-1, TFLITE_BATCH, *X.shape[1:])
-    return np.concatenate([tflite_predict(interpreter, batch) for batch in batches])[: len(X)]
+    batches = padded.reshape(-1, EXPORT_BATCH, *X.shape[1:])
+    return np.concatenate([predict(batch) for batch in batches])[: len(X)]
+
+
+def export_runner(path, threads):
+    """A function from a batch of records to the export's probabilities."""
+    if path.suffix == ".onnx":
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        session = onnxruntime.InferenceSession(str(path), options)
+        return lambda batch: session.run(["probabilities"], {"records": batch})[0]
+    interpreter = tflite_interpreter(path, EXPORT_BATCH, num_threads=threads)
+    return lambda batch: tflite_predict(interpreter, batch)
+
+
+def quality(proba, reference, y):
+    return {
+        "max_abs_diff": float(np.abs(proba - reference).max()),
+        "macro_auc": None if y is None else float(roc_auc_score(y, proba, average="macro")),
+    }
 
 
 def benchmark_model(name, X, y, representative, args, folder):
     clf = CardioNetClassifier.from_pretrained(name).set_params(signal_checks=False)
     inputs = network_inputs(clf, X)
-    rows = {
-        "predict_proba": fastest(lambda: clf.predict_proba(X), args.repeats),
-        "bare Keras": fastest(
-            lambda: clf.model_.predict(inputs, batch_size=256, verbose=0), args.repeats
-        ),
-    }
-    sizes, aucs, reference = {}, {}, clf.predict_proba(X)
+    rows = {"predict_proba": fastest(lambda: clf.predict_proba(X), args.repeats)}
+    reference = clf.predict_proba(X)
+    uncalibrated = clone_with(clf, calibration=None).predict_proba(X)
+    results, sliding_auc = {}, None
+    if clf.crop_size is not None and clf.crop_inference == "whole":
+        # The calibration maps were fitted to whole-record scores: compare uncalibrated AUCs.
+        sliding = clone_with(clf, crop_inference="sliding", calibration=None)
+        rows["predict_proba, sliding crops"] = fastest(
+            lambda: sliding.predict_proba(X), args.repeats
+        )
+        if y is not None:
+            sliding_auc = float(roc_auc_score(y, sliding.predict_proba(X), average="macro"))
+    rows["bare Keras"] = fastest(
+        lambda: clf.model_.predict(inputs, batch_size=256, verbose=0), args.repeats
+    )
+    sizes = {}
     for label, settings in EXPORTS.items():
+        full_int8 = settings.get("representative", False)
+        exported = clone_with(clf, calibration=None) if full_int8 else clf
+        form = settings.get("format", "tflite")
         path, _ = export_model(
-            clf,
-            folder / f"{name}-{label.split()[-1]}-{len(sizes)}.tflite",
+            exported,
+            folder / f"{name}-{len(sizes)}.{form}",
+            format=form,
             quantize=settings.get("quantize"),
-            representative_data=representative if settings.get("representative") else None,
+            representative_data=representative if full_int8 else None,
         )
         sizes[label] = path.stat().st_size
-        rows[label] = fastest(lambda path=path: tflite_proba(path, X, args.threads), args.repeats)
-        proba = tflite_proba(path, X, args.threads)
-        aucs[label] = {
-            "max_abs_diff": float(np.abs(proba - reference).max()),
-            "macro_auc": None if y is None else float(roc_auc_score(y, proba, average="macro")),
-        }
-    macs = macs_per_record(clf)
+        run = export_runner(path, args.threads)
+        rows[label] = fastest(lambda run=run: in_batches(run, X), args.repeats)
+        results[label] = quality(in_batches(run, X), uncalibrated if full_int8 else reference, y)
     return {
         "ecg_per_s": {label: len(X) / seconds for label, seconds in rows.items()},
-        "macs_per_record": macs,
+        "macs_per_record": macs_per_record(clf),
         "file_bytes": sizes,
-        "quality": aucs,
+        "quality": results,
         "reference_macro_auc": None
         if y is None
         else float(roc_auc_score(y, reference, average="macro")),
+        "uncalibrated_macro_auc": None
+        if y is None
+        else float(roc_auc_score(y, uncalibrated, average="macro")),
+        "sliding_uncalibrated_macro_auc": sliding_auc,
     }
+
+
+def clone_with(clf, **params):
+    """A copy of a fitted classifier sharing its network, with other prediction settings."""
+    copy = copy_module.copy(clf)
+    return copy.set_params(**params)
 
 
 def markdown(results, command, machine_line):
     lines = [
-        "# Inference speed: classifier, bare Keras, TensorFlow Lite exports",
+        "# Inference speed: classifier, bare Keras, TensorFlow Lite and ONNX exports",
         "",
         f"`{command}`",
         "",
@@ -161,7 +208,16 @@ def markdown(results, command, machine_line):
             f"## {name}",
             "",
             f"{model['macs_per_record'] / 1e6:.1f} M MAC per record: compute bound "
-            f"{bound:.0f} ECG/s. predict_proba's macro AUC: {_auc(model['reference_macro_auc'])}.",
+            f"{bound:.0f} ECG/s. predict_proba's macro AUC: {_auc(model['reference_macro_auc'])}"
+            f" (uncalibrated: {_auc(model['uncalibrated_macro_auc'])}"
+            + (
+                f"; uncalibrated over sliding crops: "
+                f"{_auc(model['sliding_uncalibrated_macro_auc'])}"
+                if "predict_proba, sliding crops" in model["ecg_per_s"]
+                else ""
+            )
+            + "). Max abs diff: against predict_proba, uncalibrated for full int8. The bound "
+            "is for float32 arithmetic, which int8 kernels outrun.",
             "",
             "| path | ECG/s | % of bound | file size | max abs diff | macro AUC |",
             "|---|---:|---:|---:|---:|---:|",
@@ -187,7 +243,7 @@ def _auc(value):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-home", default=None, help="PTB-XL data home holding fold 9")
-    parser.add_argument("--records", type=int, default=256)
+    parser.add_argument("--records", type=int, default=2193, help="fold-9 records timed")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     args = parser.parse_args()

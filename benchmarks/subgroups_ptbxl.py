@@ -155,6 +155,8 @@ def write_model(name, clf, subgroups):
         description=config.description,
         training=config.training,
         repo_id=config.repo_id,
+        task=config.task,
+        class_descriptions=config.class_descriptions,
     )
 
 

@@ -67,6 +67,7 @@ PRESETS = {
             "monitor": "val_macro_auc",
             "patience": 30,
             "window_aggregation": "max",
+            "crop_inference": "whole",
             "max_time": 85 * 60,
             "random_state": 0,
         },
@@ -75,7 +76,7 @@ PRESETS = {
         "recipe": "one random 2.5 s crop per record per epoch, AdamW (lr 1e-2, weight decay "
         "1e-2) with a one-cycle schedule, batch 128, balanced per-label weights, "
         "per-lead standardisation; the best epoch by validation macro AUC is kept; "
-        "prediction on 2.5 s crops every 1.25 s, aggregated by their maximum",
+        "prediction in one pass of the network over the whole record",
         "repo_id": "cardionet-sk/resnet1d-wang-ptbxl",
     },
 }
@@ -183,6 +184,7 @@ def main():
         description=description,
         training=training,
         repo_id=preset["repo_id"],
+        task="superdiagnostic",
     )
 
     held_out = data.ecg_id[train][clf.validation_records_]

@@ -22,6 +22,7 @@ TABLES = [
     "subgroups",
     "inference",
     "distributed_predict",
+    "ptbxl_tasks",
     "thresholds",
     "cardionet-ptbxl",
     "resnet1d-wang-ptbxl",

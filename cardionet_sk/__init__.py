@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from ._calibration_maps import apply_calibration, fit_calibration_maps
     from ._classifier import CardioNetClassifier
     from ._distributed import predict_proba_dask, score_records_dask
+    from ._ensemble import MultilabelVotingClassifier
     from ._signal_checks import SignalProblem, SignalQualityWarning, check_signal_quality
     from ._threshold_optimizer import ThresholdOptimizer
     from ._thresholds import apply_thresholds, tune_thresholds
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "CalibratedMultilabelClassifierCV": "._calibration",
     "CardioNetClassifier": "._classifier",
+    "MultilabelVotingClassifier": "._ensemble",
     "PTBXLWindower": "._windowing",
     "SignalProblem": "._signal_checks",
     "SignalQualityWarning": "._signal_checks",
@@ -40,6 +42,7 @@ __all__ = [
     "CalibratedMultilabelClassifierCV",
     "CardioNetClassifier",
     "LEADS",
+    "MultilabelVotingClassifier",
     "PTBXLWindower",
     "PUBLISHED_THRESHOLDS",
     "SUPERCLASSES",

@@ -53,8 +53,11 @@ class CalibratedMultilabelClassifierCV(MultilabelMetaClassifier):
           scikit-learn fits it on the decision function, or on ``p`` itself,
           but only on the logit does it contain the identity, so a calibrated
           classifier stays nearly as it is;
-        - ``"isotonic"``: isotonic regression [2]_, interpolated linearly.
-          Flexible, but it overfits small calibration sets and creates ties;
+        - ``"isotonic"``: isotonic regression [2]_, centred [4]_: linear from
+          the centre of each of its constant blocks to the next, so that it
+          rises strictly between them, instead of flat blocks joined by steep
+          steps (scikit-learn's breakpoints). Flexible, but it overfits small
+          calibration sets;
         - ``"temperature"``: temperature scaling [3]_, ``expit(logit(p) / t)``
           with one ``t > 0`` per class minimising the log loss. It keeps the
           order of the probabilities, hence each class's ROC AUC.
@@ -142,6 +145,9 @@ class CalibratedMultilabelClassifierCV(MultilabelMetaClassifier):
        accurate multiclass probability estimates", KDD, 2002.
     .. [3] C. Guo, G. Pleiss, Y. Sun and K. Q. Weinberger, "On calibration of
        modern neural networks", ICML, 2017.
+    .. [4] A. P. Oron and N. Flournoy, "Centered isotonic regression: point and
+       interval estimation for dose-response studies", Statistics in
+       Biopharmaceutical Research 9(3), 2017.
 
     Examples
     --------

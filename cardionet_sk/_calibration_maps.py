@@ -93,7 +93,7 @@ class _SigmoidCalibrator(Calibrator):
 
 
 class _IsotonicCalibrator(Calibrator):
-    """Isotonic regression, as its breakpoints, interpolated linearly and clipped at the ends."""
+    """Centred isotonic regression, as its breakpoints, interpolated linearly and clipped."""
 
     method, keys = "isotonic", ("x", "y")
 
@@ -115,11 +115,34 @@ class _IsotonicCalibrator(Calibrator):
 
     @classmethod
     def fit(cls, proba, y):
-        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(proba, y)
-        return cls(iso.X_thresholds_, iso.y_thresholds_)
+        """Isotonic regression, each constant block of it made one breakpoint at its centre.
+
+        Centred isotonic regression (Oron and Flournoy, 2017): the blocks' values at
+        the mean probability of their records, the lowest and highest probability kept.
+        scikit-learn's breakpoints are the ends of the blocks instead, and between two
+        blocks its map climbs across the gap from the last record of one to the first of
+        the next, a few float32 steps wide at times: slopes of thousands, through which
+        the rounding of the network (1e-7) becomes 1e-4 of calibrated probability, and
+        flat blocks that tie records the network ranks apart, which costs ROC AUC.
+        From centre to centre the map rises strictly and gently.
+        """
+        proba = np.asarray(proba, dtype=np.float64)
+        order = np.argsort(proba, kind="stable")
+        p = proba[order]
+        # "clip": scikit-learn merges probabilities closer than float64's resolution, and
+        # the highest of them would be out of its bounds.
+        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+        fitted = iso.fit(p, y[order]).predict(p)
+        starts = np.flatnonzero(np.r_[True, np.diff(fitted) != 0])
+        centres = np.add.reduceat(p, starts) / np.diff(np.r_[starts, len(p)])
+        x = np.r_[p[0], centres, p[-1]]
+        values = np.r_[fitted[0], fitted[starts], fitted[-1]]
+        # A block of one record, or of one probability, has its centre at an end.
+        keep = np.r_[True, np.diff(x) > 0]
+        return cls(x[keep], values[keep])
 
     def predict(self, proba):
-        # IsotonicRegression.predict with out_of_bounds="clip", from the breakpoints alone.
+        # Linear between the breakpoints, clipped to the end values beyond them.
         return np.interp(proba, self.x, self.y)
 
 
@@ -171,7 +194,8 @@ def apply_calibration(proba, maps):
 
         - ``{"method": "sigmoid", "a": a, "b": b}``: ``1 / (1 + exp(a * z + b))``,
           ``p`` clipped to ``[1e-12, 1 - 1e-12]``;
-        - ``{"method": "isotonic", "x": [...], "y": [...]}``: ``np.interp(p, x, y)``;
+        - ``{"method": "isotonic", "x": [...], "y": [...]}``: ``np.interp(p, x, y)``,
+          ``x`` non-decreasing;
         - ``{"method": "temperature", "t": t}``: ``1 / (1 + exp(-z / t))``.
 
     Returns

@@ -25,7 +25,6 @@ from ._keras.architectures import (
 )
 from ._keras.inference import predict_batches
 from ._pretrained import PretrainedMixin
-from ._statistics import standardize
 from ._thresholds import apply_thresholds
 from ._training import TrainingMixin
 from ._validation import check_thresholds
@@ -120,6 +119,13 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
     crop_stride : int, default=None
         Timesteps between the crops of a record at predict time; ``None`` is
         ``crop_size // 2``.
+    crop_inference : {"sliding", "whole"}, default="sliding"
+        How a classifier trained on crops predicts records longer than
+        ``crop_size``: ``"sliding"`` cuts them into overlapping crops as above;
+        ``"whole"`` passes each whole record through the network once, which
+        only a network without a fixed input length (global pooling, e.g.
+        ``"resnet1d_wang"``) can take, and which costs ``n_timesteps`` instead
+        of ``n_crops * crop_size`` timesteps of computation.
     max_shift : int, default=0
         Augmentation: roll every training record circularly by a random number
         of timesteps in ``[-max_shift, max_shift]``, drawn anew each epoch.
@@ -261,6 +267,7 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
         "window_aggregation": [StrOptions({"mean", "max"}), callable],
         "crop_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "crop_stride": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "crop_inference": [StrOptions({"sliding", "whole"})],
         "max_shift": [Interval(numbers.Integral, 0, None, closed="left")],
         "lr_schedule": [StrOptions({"cosine", "one_cycle"}), None],
         "monitor": [StrOptions({"val_loss", "val_macro_auc"})],
@@ -304,6 +311,7 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
         window_aggregation="mean",
         crop_size=None,
         crop_stride=None,
+        crop_inference="sliding",
         max_shift=0,
         lr_schedule=None,
         monitor="val_loss",
@@ -338,6 +346,7 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
         self.window_aggregation = window_aggregation
         self.crop_size = crop_size
         self.crop_stride = crop_stride
+        self.crop_inference = crop_inference
         self.max_shift = max_shift
         self.lr_schedule = lr_schedule
         self.monitor = monitor
@@ -459,9 +468,7 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
         batch_size = routed.get("batch_size", max(self.batch_size, 256))
 
         def predict(windows):
-            return predict_batches(
-                self.model_, standardize(windows, self.mean_, self.scale_), batch_size
-            )
+            return predict_batches(self.model_, windows, batch_size, self.mean_, self.scale_)
 
         proba = predict_windows(predict, X, self.window_aggregation, chunk_size=_PREDICT_CHUNK)
         if self.calibration is not None:

@@ -162,9 +162,6 @@ def _predict(args):
     todo = [name for name in names if record_key(name) not in done_keys]
 
     model = load_model(args.model)
-    # Each batch's records are checked once, raw, for the warning column (signal_warnings);
-    # the classifier checking them again inside predict_proba would only double the work.
-    model.classifier.set_params(signal_checks=False)
     classes = [str(c) for c in model.classifier.classes_]
     if written_with is not None and written_with != classes:
         raise ValueError(
@@ -211,6 +208,7 @@ def _write_rows(args, model, names, classes, warning=True):
             header=not append,
             record_width=max(map(len, names), default=0),
             warning=warning,
+            descriptions=model.config.class_descriptions,
         )
         try:
             for rows in score(model, names, batch_size=args.batch_size, strict=args.strict):

@@ -201,6 +201,44 @@ class _TableWriter(_Writer):
             print(f"{' ' * self.widths[0]}  warning: {row.warning}", file=self.stream)
 
 
+class _StatementTableWriter(_TableWriter):
+    """The table of a model whose labels have descriptions (e.g. the 71 SCP-ECG statements):
+    for each record, one line per predicted label, with its probability and description,
+    instead of a column per label."""
+
+    def __init__(self, stream, classes, *, descriptions, **kwargs):
+        super().__init__(stream, classes, **kwargs)
+        self.descriptions = dict(zip(self.classes, descriptions))
+
+    def _start(self):
+        self.widths = [max(self.record_width, len("record"))]
+        self.label_width = max(len("label"), *map(len, self.classes))
+        print(
+            f"{'record'.ljust(self.widths[0])}  {'label'.ljust(self.label_width)}  "
+            "probability  description",
+            file=self.stream,
+        )
+
+    def _row(self, row):
+        if row.error is not None:
+            super()._row(row)
+            return
+        predicted = [str(c) for c in row.labels]
+        proba = dict(zip(self.classes, row.probabilities))
+        first = row.record.ljust(self.widths[0])
+        if not predicted:
+            print(f"{first}  {'(none)'.ljust(self.label_width)}", file=self.stream)
+        for i, label in enumerate(predicted):
+            lead = first if i == 0 else " " * self.widths[0]
+            print(
+                f"{lead}  {label.ljust(self.label_width)}  {proba[label]:11.3f}  "
+                f"{self.descriptions[label]}",
+                file=self.stream,
+            )
+        if self.warning and row.warning:
+            print(f"{' ' * self.widths[0]}  warning: {row.warning}", file=self.stream)
+
+
 class _CSVWriter(_Writer):
     def _start(self):
         self.csv = csv.writer(self.stream, lineterminator="\n")
@@ -297,12 +335,16 @@ _WRITERS = {
 }
 
 
-def writer(stream, fmt, classes, *, record_width=0, header=True, warning=True):
+def writer(stream, fmt, classes, *, record_width=0, header=True, warning=True, descriptions=None):
     """A writer of ``fmt`` rows to ``stream`` (binary for Parquet, text otherwise).
 
     ``header=False`` appends to a CSV file that has one; ``record_width`` is the width
     of the table's record column, the length of the longest record name. ``warning``
     writes the messages of the signal checks: a ``warning`` column (CSV, Parquet), field
-    (JSON) or a line under the record's row (table).
+    (JSON) or a line under the record's row (table). With ``descriptions``, one per
+    class, the table lists each record's predicted classes, described, one per line.
     """
-    return _WRITERS[fmt](stream, classes, header=header, record_width=record_width, warning=warning)
+    settings = {"header": header, "record_width": record_width, "warning": warning}
+    if fmt == "table" and descriptions is not None:
+        return _StatementTableWriter(stream, classes, descriptions=descriptions, **settings)
+    return _WRITERS[fmt](stream, classes, **settings)

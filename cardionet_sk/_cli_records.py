@@ -6,12 +6,12 @@ batch of records at a time: memory holds one batch of signals, never the archive
 """
 
 import contextlib
+import copy
 import errno
 import glob
 import os
 import re
 import sys
-import warnings
 from pathlib import Path
 from typing import NamedTuple
 
@@ -142,14 +142,35 @@ def _import_tensorflow_quietly():
         tf.config.list_logical_devices()  # looks for GPUs now, while fd 2 is silenced
 
 
-def load_model(name):
-    """The model ``name`` (see :meth:`CardioNetClassifier.from_pretrained`)."""
+def load_predictor(name):
+    """What :meth:`CardioNetClassifier.from_pretrained` loads for ``name``."""
     _import_tensorflow_quietly()
     from ._classifier import CardioNetClassifier
 
-    predictor = CardioNetClassifier.from_pretrained(name)
-    classifier = predictor[-1] if hasattr(predictor, "steps") else predictor
-    return Model(predictor, classifier, classifier.pretrained_config_)
+    return CardioNetClassifier.from_pretrained(name)
+
+
+def load_model(name):
+    """The scoring :class:`Model` of ``name`` (see :func:`scoring_model`)."""
+    return scoring_model(load_predictor(name))
+
+
+def scoring_model(predictor):
+    """The :class:`Model` that scores records with a fitted classifier or pipeline.
+
+    Its predictor is a shallow copy (sharing the network) whose classifier skips its own
+    signal checks: scoring checks each record once itself, raw, and marks its row
+    (:func:`signal_warnings`) instead of warning. ``predictor`` is left as it is.
+    """
+    predictor = copy.copy(predictor)
+    if hasattr(predictor, "steps"):
+        name, classifier = predictor.steps[-1]
+        classifier = copy.copy(classifier)
+        predictor.steps = [*predictor.steps[:-1], (name, classifier)]
+    else:
+        classifier = predictor
+    classifier.set_params(signal_checks=False)
+    return Model(predictor, classifier, getattr(classifier, "pretrained_config_", None))
 
 
 def input_rate(config):
@@ -159,10 +180,13 @@ def input_rate(config):
     return config.input.sampling_rate
 
 
-def _check_record(path, record, model):
-    """Reject, naming ``path``, a record whose rate, leads or length the model does not take.
+def _model_signal(path, record, model):
+    """The signal of ``record`` as the model takes it: its leads, by name, in its order.
 
-    As :meth:`CardioNetClassifier.from_pretrained` documents, records are never
+    A record with more leads than the model (a 12-lead record for a model trained on
+    a subset) gives the model's leads; one that lacks any of them, or whose rate or
+    length the model does not take, is rejected naming ``path``. As
+    :meth:`CardioNetClassifier.from_pretrained` documents, records are never
     resampled, cropped or padded to fit.
     """
     spec, rate = model.config.input, input_rate(model.config)
@@ -171,17 +195,7 @@ def _check_record(path, record, model):
             f"{path}: sampled at {record.sampling_rate:g} Hz, but the model expects "
             f"{rate:g} Hz; resample the record first (the model does not resample)."
         )
-    expected = [str(lead) for lead in spec.leads]
-    names = [str(lead) for lead in record.lead_names]
-    known = {lead.upper() for lead in LEADS}
-    if len(names) != len(expected) or (
-        all(lead.upper() in known for lead in expected)
-        and [n.upper() for n in names] != [e.upper() for e in expected]
-    ):
-        raise ValueError(
-            f"{path}: has the {len(names)} leads {' '.join(names)}, but the model expects the "
-            f"{len(expected)} leads {' '.join(expected)}, in this order."
-        )
+    signal = _select_leads(path, record, [str(lead) for lead in spec.leads])
     fixed_length = (
         not model.config.preprocessing
         and model.classifier.crop_size is None
@@ -194,6 +208,33 @@ def _check_record(path, record, model):
             f"the model expects {spec.n_timesteps} ({spec.duration:g} s); "
             "records are not cropped or padded."
         )
+    return signal
+
+
+def _select_leads(path, record, expected):
+    """The columns of ``record.signal`` for the ``expected`` leads, matched by name.
+
+    Names are compared without case (``aVR`` is ``AVR``). A model whose leads are not
+    all standard ECG leads (``lead0``, ``lead1`` ... of a model saved without lead names)
+    takes records of as many leads, in their own order.
+    """
+    names = [str(lead) for lead in record.lead_names]
+    known = {lead.upper() for lead in LEADS}
+    if not all(lead.upper() in known for lead in expected):
+        if len(names) != len(expected):
+            raise ValueError(
+                f"{path}: has {len(names)} leads, but the model expects {len(expected)} "
+                f"({' '.join(expected)})."
+            )
+        return record.signal
+    position = {name.upper(): i for i, name in enumerate(names)}
+    missing = [lead for lead in expected if lead.upper() not in position]
+    if missing:
+        raise ValueError(
+            f"{path}: lacks the lead(s) {' '.join(missing)} of the model, which takes the "
+            f"{len(expected)} leads {' '.join(expected)}; the record has {' '.join(names)}."
+        )
+    return record.signal[:, [position[lead.upper()] for lead in expected]]
 
 
 # -- scoring ------------------------------------------------------------------------------
@@ -219,18 +260,11 @@ def predicted(classes, labels):
 
 
 def classify(model, X, paths):
-    """Probabilities and labels of records of one length; errors name the records.
-
-    The classifier's :class:`SignalQualityWarning` is not shown: the output's ``warning``
-    column carries the same findings, record by record (``signal_warnings``).
-    """
-    from ._signal_checks import SignalQualityWarning
+    """Probabilities and labels of records of one length; errors name the records."""
     from ._thresholds import apply_thresholds
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SignalQualityWarning)
-            proba = model.predictor.predict_proba(X)
+        proba = model.predictor.predict_proba(X)
     except ValueError as exc:
         more = f" (and {len(paths) - 1} other records of its length)" if len(paths) > 1 else ""
         raise ValueError(f"{paths[0]}{more}: {exc}") from exc
@@ -268,8 +302,7 @@ def _score_batch(model, names, strict):
     for name in names:
         try:
             record = read_record(name)
-            _check_record(name, record, model)
-            signals[name] = record.signal
+            signals[name] = _model_signal(name, record, model)
         except (OSError, ValueError) as exc:  # a bad file; anything else is a bug
             if strict:
                 raise

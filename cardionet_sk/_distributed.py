@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from ._cli_output import _names, columns
-from ._cli_records import Model, load_model, score
+from ._cli_records import load_predictor, score, scoring_model
 
-#: (process id, model id) -> the Model loaded by that process. The process id keeps a
+#: (process id, model id) -> the estimator loaded by that process. The process id keeps a
 #: process forked from one holding a model from using TensorFlow state it cannot use.
-_MODELS: dict[tuple[int, str], Model] = {}
+_MODELS: dict[tuple[int, str], object] = {}
 #: Held while loading, so that the threads of one worker load each model once.
 _LOADING = threading.Lock()
 
@@ -262,7 +262,7 @@ def _classes(model, need_config=False):
         return hub.read_model_config(directory, architectures=_SAVEABLE_ARCHITECTURES).classes
     from sklearn.utils.validation import check_is_fitted
 
-    classifier = _as_model(model).classifier
+    classifier = model[-1] if hasattr(model, "steps") else model
     check_is_fitted(classifier, "model_")
     if need_config and getattr(classifier, "pretrained_config_", None) is None:
         raise ValueError(
@@ -299,26 +299,27 @@ def _for_workers(model):
 # -- on the workers -----------------------------------------------------------------------
 
 
-def _as_model(model):
-    """A loaded :class:`Model`: from this process's cache for an id, else the estimator."""
+def _as_predictor(model):
+    """The fitted estimator: from this process's cache for an id, else ``model`` itself."""
     if isinstance(model, str):
         key = (os.getpid(), model)
         with _LOADING:
             if key not in _MODELS:
-                _MODELS[key] = load_model(model)
+                _MODELS[key] = load_predictor(model)
             return _MODELS[key]
-    classifier = model[-1] if hasattr(model, "steps") else model
-    return Model(model, classifier, getattr(classifier, "pretrained_config_", None))
+    return model
 
 
 def _predict_block(block, model):
     # float64 whatever the model: the dtype of the Dask array is declared before any
     # block is scored, and only a calibrated model gives float64 itself.
-    return np.asarray(_as_model(model).predictor.predict_proba(block), dtype=np.float64)
+    return np.asarray(_as_predictor(model).predict_proba(block), dtype=np.float64)
 
 
 def _score_partition(paths, model, classes, batch_size, start):
-    batches = score(_as_model(model), paths, batch_size=batch_size, strict=False)
+    # Each record's signal is checked once, for its row's warning, not again by the model.
+    model = scoring_model(_as_predictor(model))
+    batches = score(model, paths, batch_size=batch_size, strict=False)
     return _frame([row for rows in batches for row in rows], classes, start)
 
 

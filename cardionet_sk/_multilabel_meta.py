@@ -66,8 +66,12 @@ class MultilabelMetaClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         tags.classifier_tags.multi_label = True
         tags.target_tags.multi_output = True
         # X reaches the estimator untouched, so it accepts what the estimator does.
-        tags.input_tags = get_tags(self.estimator).input_tags
+        tags.input_tags = get_tags(self._input_estimator()).input_tags
         return tags
+
+    def _input_estimator(self):
+        """The estimator that takes ``X`` as it is given."""
+        return self.estimator
 
     def get_metadata_routing(self):
         """Get metadata routing of this object.

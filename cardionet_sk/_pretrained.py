@@ -5,6 +5,7 @@ this mixin only maps a fitted classifier to a config and a network, and back.
 """
 
 import inspect
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -87,7 +88,10 @@ class PretrainedMixin:
             Model card fields: ``metrics`` (evaluation results: ``macro_auc``,
             ``macro_f1``, ``per_class`` ..., as written by
             ``benchmarks/train_pretrained.py``), ``name``, ``description``,
-            ``training`` and ``repo_id`` (the Hub repository it is meant for).
+            ``training``, ``repo_id`` (the Hub repository it is meant for),
+            ``task`` (what the labels are, e.g. a PTB-XL task of
+            :func:`~cardionet_sk.datasets.fetch_ptbxl`) and
+            ``class_descriptions`` (one text per label).
 
         Returns
         -------
@@ -155,7 +159,7 @@ class PretrainedMixin:
 
         Returns
         -------
-        clf : CardioNetClassifier or sklearn.pipeline.Pipeline
+        clf : CardioNetClassifier, MultilabelVotingClassifier or sklearn.pipeline.Pipeline
             A fitted classifier whose :meth:`predict` applies the saved
             thresholds, with the validated config as ``pretrained_config_``.
             Records must have the saved length and lead count
@@ -169,6 +173,9 @@ class PretrainedMixin:
             so it comes as a :class:`~sklearn.pipeline.Pipeline` of the
             :class:`PTBXLWindower` that cuts 10 s 500 Hz records into them and
             the classifier: ``pipe.predict(X)`` takes the records.
+
+            A folder saved by :meth:`MultilabelVotingClassifier.save_pretrained`
+            loads as that ensemble, its members frozen.
 
         Raises
         ------
@@ -198,6 +205,10 @@ class PretrainedMixin:
             token=token,
             local_files_only=local_files_only,
         )
+        if (Path(directory) / hub.ENSEMBLE_NAME).is_file():
+            from ._ensemble import MultilabelVotingClassifier
+
+            return MultilabelVotingClassifier.from_pretrained(directory)
         config = hub.read_model_config(directory, architectures=_SAVEABLE_ARCHITECTURES)
         clf = cls._from_config(config)
         hub.load_weights(clf.model_, directory, config)
@@ -227,6 +238,7 @@ class PretrainedMixin:
             window_aggregation=config.window_aggregation,
             crop_size=config.crop_size,
             crop_stride=config.crop_stride,
+            crop_inference=config.crop_inference,
             standardize=config.standardization is not None,
             # For a legacy release, the rate of the windows the network takes.
             sampling_rate=config.input.sampling_rate,

@@ -52,7 +52,11 @@ def standardize(X, mean, scale, *, out=None):
     ``X`` itself, to scale a private copy in place.
     """
     if out is None:
-        return ((X - mean) / scale).astype(np.float32, copy=False)
+        # In float32 throughout, as the network and the exported graph compute it: float64
+        # intermediates would triple the time, which is most of predict_proba's overhead.
+        out = np.subtract(X, np.asarray(mean, dtype=np.float32), dtype=np.float32)
+        out /= np.asarray(scale, dtype=np.float32)
+        return out
     np.subtract(X, mean, out=out)
     out /= scale
     return out

@@ -39,6 +39,7 @@ class TrainingMixin:
     threshold: Any
     crop_size: Any
     crop_stride: Any
+    crop_inference: str
     class_weight: Any
     standardize: bool
     init: Any
@@ -67,6 +68,16 @@ class TrainingMixin:
             raise ValueError(
                 f"crop_size={self.crop_size} is longer than the {X.shape[2]} "
                 "timesteps of the records."
+            )
+        if (
+            self.crop_size is not None
+            and self.crop_inference == "whole"
+            and ARCHITECTURES[self.architecture].fixed_length
+        ):
+            raise ValueError(
+                f"crop_inference='whole' needs a network that takes records of any length; "
+                f"{self.architecture!r} takes exactly crop_size={self.crop_size} timesteps. "
+                "Use crop_inference='sliding'."
             )
         if groups is not None:
             groups = column_or_1d(groups)
@@ -144,8 +155,9 @@ class TrainingMixin:
         """Return X as a (n_records, n_windows, timesteps, leads) array or view.
 
         Records (3-D input) are one window each, except at predict time for a
-        classifier trained on crops: records longer than ``crop_size`` are then
-        cut into crops every ``crop_stride`` timesteps. ``check_signals=False``
+        classifier trained on crops with ``crop_inference="sliding"``: records
+        longer than ``crop_size`` are then cut into crops every ``crop_stride``
+        timesteps. ``check_signals=False``
         skips the signal checks, for records this fit has already checked.
         """
         X = check_ecg_array(X, allow_windows=True, allow_2d=True)
@@ -156,11 +168,27 @@ class TrainingMixin:
             self.n_features_in_, self.n_leads_in_ = X.shape[-2:]
             return X if X.ndim == 4 else X[:, np.newaxis]
         if X.shape[-1] != self.n_leads_in_:
+            config = getattr(self, "pretrained_config_", None)
+            # A legacy release's leads are those of the records its windower takes.
+            leads = None
+            if config is not None and not config.preprocessing:
+                leads = list(config.input.leads)
             raise ValueError(
                 f"X has {X.shape[-1]} leads, but {type(self).__name__} was fitted with "
-                f"{self.n_leads_in_} leads."
+                f"{self.n_leads_in_} leads"
+                + (
+                    f": {' '.join(leads)}, in this order. Select them from 12-lead records "
+                    f"with PTBXLWindower(leads={leads})."
+                    if leads
+                    else "."
+                )
             )
-        if X.ndim == 3 and self.crop_size is not None and X.shape[1] > self.crop_size:
+        if (
+            X.ndim == 3
+            and self.crop_size is not None
+            and self.crop_inference == "sliding"
+            and X.shape[1] > self.crop_size
+        ):
             X = sliding_windows(X, self.crop_size, self.crop_stride or max(1, self.crop_size // 2))
         expected = self.model_.input_shape[1]
         if expected is not None and X.shape[-2] != expected:

@@ -7,6 +7,7 @@ ORDER = [
     "plot_threshold_tuning.py",
     "plot_calibration.py",
     "plot_grid_search.py",
+    "plot_finetune.py",
     "plot_saliency.py",
 ]
 

@@ -140,6 +140,24 @@ BENCHMARK_TABLES = {
         "resnet1d-wang-ptbxl",
     ),
     "thresholds": ("python benchmarks/thresholds_ptbxl.py", 2, "Decision thresholds, fold 9"),
+    "calibration": (
+        "python benchmarks/calibration_ptbxl.py --write-models",
+        2,
+        "Calibration, PTB-XL fold 9",
+    ),
+    "subgroups": ("python benchmarks/subgroups_ptbxl.py", 2, "Subgroups, PTB-XL fold 9"),
+    "ptbxl_tasks": (
+        "python benchmarks/ptbxl_tasks.py",
+        2,
+        "PTB-XL tasks: resnet1d_wang from scratch and fine-tuned",
+    ),
+    "inference": ("python benchmarks/inference.py", 2, "Inference speed"),
+    "distributed_predict": (
+        "python benchmarks/distributed_predict.py",
+        2,
+        "Distributed prediction",
+    ),
+    "signal_checks": ("python benchmarks/signal_checks_ptbxl.py", 2, "Signal checks"),
     "load_ptbxl": ("python benchmarks/load_ptbxl.py", 2, "fetch_ptbxl load benchmark"),
     "overhead": ("python benchmarks/overhead.py", 2, "Wrapper overhead"),
 }

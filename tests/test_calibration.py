@@ -103,11 +103,7 @@ def test_frozen_estimator_is_not_refitted_and_calibrates_on_all_data():
     assert all(np.array_equal(e.coef_, c) for e, c in zip(fitted.estimators_, coefs))
     proba = positive_proba(fitted, X[300:], 3)
     for k, mapping in enumerate(clf.calibration_maps_):
-        iso = IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(
-            proba[:, k], y[300:, k]
-        )
-        assert np.array_equal(mapping["x"], iso.X_thresholds_)
-        assert np.array_equal(mapping["y"], iso.y_thresholds_)
+        assert mapping == _IsotonicCalibrator.fit(proba[:, k], y[300:, k]).to_dict()
 
 
 def test_frozen_estimator_must_be_fitted():
@@ -164,14 +160,33 @@ def test_maps_round_trip_exactly_through_json(method):
     assert np.array_equal(apply_calibration(proba, maps), clf.predict_proba(X))
 
 
-def test_isotonic_map_applies_like_isotonic_regression():
+def test_isotonic_map_passes_through_the_centres_of_the_isotonic_blocks():
     rng = np.random.default_rng(0)
     p = rng.uniform(size=300)
     y = (rng.uniform(size=300) < p**2).astype(int)
-    iso = IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(p[:200], y[:200])
-    mapping = _IsotonicCalibrator.fit(p[:200], y[:200])
-    new = np.concatenate([p[200:], [-0.5, 0.0, 1.0, 1.5]])
-    np.testing.assert_allclose(mapping.predict(new), iso.predict(new), rtol=0, atol=1e-12)
+    iso = IsotonicRegression(y_min=0, y_max=1).fit(p, y)
+    mapping = _IsotonicCalibrator.fit(p, y)
+    blocks = [p[iso.predict(p) == value] for value in np.unique(iso.predict(p))]
+    centres = np.array([block.mean() for block in blocks])
+    # Each block's value at the mean probability of its records, the ends kept.
+    np.testing.assert_allclose(mapping.predict(centres), np.unique(iso.predict(p)), atol=1e-12)
+    assert mapping.x[0] == p.min() and mapping.x[-1] == p.max()
+    # Strictly rising from the first centre to the last: no ties between them.
+    inner = np.sort(p[(p > centres[0]) & (p < centres[-1])])
+    assert np.all(np.diff(mapping.predict(inner)) > 0)
+    # Flat beyond the data.
+    assert mapping.predict(np.array([-0.5, 1.5])).tolist() == [mapping.y[0], mapping.y[-1]]
+
+
+def test_isotonic_map_has_no_steps_between_neighbouring_probabilities():
+    # Two blocks whose edge records are 1e-7 apart: scikit-learn's breakpoints climb from
+    # one to the other in that gap; the centred map spreads the rise between the centres.
+    p = np.r_[np.linspace(0.1, 0.5, 50), 0.5 + 1e-7, np.linspace(0.6, 0.9, 50)]
+    y = np.r_[np.zeros(40), np.ones(10), np.ones(51)].astype(int)
+    y[:50:5] = 1
+    mapping = _IsotonicCalibrator.fit(p, y)
+    slopes = np.diff(mapping.y) / np.diff(mapping.x)
+    assert slopes.max() < 10
 
 
 @pytest.mark.parametrize(

@@ -404,3 +404,30 @@ def test_resume_keeps_the_layout_of_a_csv_without_warning_column(
     rows = read_csv(output)
     assert [len(row) for row in rows] == [len(CLASSES) + 3] * 3
     assert [row[0] for row in rows[1:]] == [normal, microvolts]
+
+
+def test_each_record_is_checked_once_and_the_loaded_estimator_is_left_as_it_was(
+    tiny_model, checked_records, monkeypatch
+):
+    from cardionet_sk import _signal_checks
+    from cardionet_sk._cli_records import score, scoring_model
+
+    checked = []
+    check = _signal_checks.check_signal_quality
+
+    def counted(X, *args, **kwargs):
+        checked.append(len(X))
+        return check(X, *args, **kwargs)
+
+    monkeypatch.setattr(_signal_checks, "check_signal_quality", counted)
+    clf = CardioNetClassifier.from_pretrained(tiny_model)
+    model = scoring_model(clf)
+    rows = [
+        row
+        for batch in score(model, list(map(str, checked_records)), batch_size=8, strict=False)
+        for row in batch
+    ]
+    assert "microvolts" in rows[1].warning
+    assert checked == [2]  # one check of the batch's two records, for their rows
+    assert clf.signal_checks is True and model.classifier is not clf
+    assert model.classifier.model_ is clf.model_  # a copy that shares the network

@@ -15,6 +15,7 @@ from sklearn.utils.estimator_checks import check_estimator, parametrize_with_che
 from cardionet_sk import (
     CalibratedMultilabelClassifierCV,
     CardioNetClassifier,
+    MultilabelVotingClassifier,
     PTBXLWindower,
     ThresholdOptimizer,
 )
@@ -80,6 +81,13 @@ CALIBRATION_FAILURES = {
     ),
 }
 
+VOTING_FAILURES = {
+    "check_estimators_dtypes": MULTICLASS,
+    "check_classifier_data_not_an_array": MULTICLASS,
+    "check_fit2d_1feature": MULTICLASS,
+    "check_classifiers_classes": STRING_LABELS,
+}
+
 # sklearn's common checks feed (n_samples, n_features) data, read here as single-lead
 # records of n_features timesteps; these checks assume features.
 WINDOWER_FAILURES = {
@@ -127,6 +135,16 @@ CHECKED = {
     "CalibratedMultilabelClassifierCV-KNeighborsClassifier": (
         CalibratedMultilabelClassifierCV(KNeighborsClassifier(), method="isotonic"),
         CALIBRATION_FAILURES,
+    ),
+    # Members of both predict_proba conventions in one vote.
+    "MultilabelVotingClassifier": (
+        MultilabelVotingClassifier(
+            [
+                ("ovr", OneVsRestClassifier(LogisticRegression(solver="liblinear"))),
+                ("knn", KNeighborsClassifier()),
+            ]
+        ),
+        VOTING_FAILURES,
     ),
     # window_size=1 lets the common checks' few-"timestep" data through; the other
     # instances put the global statistics and resampling under the checks.

@@ -3,7 +3,7 @@ score_records_dask).
 
 The cluster is the :class:`distributed.LocalCluster` of ``test_dask``. What the workers did
 is read back from them with ``client.run``: the models their processes loaded (counted by
-wrapping ``load_model`` in each of them) and how often they unpickled a scattered classifier.
+wrapping ``load_predictor`` in each of them) and how often they unpickled a scattered classifier.
 """
 
 import functools
@@ -28,6 +28,9 @@ from cardionet_sk import CardioNetClassifier, predict_proba_dask, score_records_
 from cardionet_sk.datasets import load_sample, read_record  # noqa: E402
 
 MODEL = "cardionet-ptbxl"
+#: A float32 network run by another process (one thread, its own compilation) may differ
+#: in the last bits, which a steep calibration map magnifies to a few 1e-6.
+RTOL = 1e-5
 
 #: In each worker process: the ids of the models it loaded since ``_start_counting``.
 LOADS: list[str] = []
@@ -50,14 +53,14 @@ def _start_counting():
     _distributed._MODELS.clear()
     LOADS.clear()
     UNPICKLED.clear()
-    load = getattr(_distributed.load_model, "__wrapped__", _distributed.load_model)
+    load = getattr(_distributed.load_predictor, "__wrapped__", _distributed.load_predictor)
 
     @functools.wraps(load)
     def counted(name):
         LOADS.append(name)
         return load(name)
 
-    _distributed.load_model = counted
+    _distributed.load_predictor = counted
 
 
 def _counts():
@@ -100,8 +103,8 @@ def test_predict_proba_dask_equals_predict_proba_loading_once_per_worker(
     second = proba.compute()  # the workers keep their model between computations
 
     expected = local_model.predict_proba(X)
-    np.testing.assert_allclose(first, expected, rtol=1e-6)
-    np.testing.assert_allclose(second, expected, rtol=1e-6)
+    np.testing.assert_allclose(first, expected, rtol=RTOL)
+    np.testing.assert_allclose(second, expected, rtol=RTOL)
     workers = _workers_that_ran(stream.data, "predict_proba")
     assert workers == set(client.scheduler_info()["workers"])  # both workers scored blocks
     # Nine blocks scored twice by two workers, each of which loaded the model once.
@@ -117,7 +120,7 @@ def test_a_fitted_classifier_is_scattered_once_to_every_worker(client, counts, X
     with get_task_stream(client) as stream:
         result = proba.compute()
 
-    np.testing.assert_allclose(result, clf.predict_proba(X), rtol=1e-6)
+    np.testing.assert_allclose(result, clf.predict_proba(X), rtol=RTOL)
     workers = set(client.scheduler_info()["workers"])
     # Every worker received the one scattered copy, unpickled it once, and loaded no model.
     assert counts() == {worker: (0, 1) for worker in workers}
@@ -163,7 +166,7 @@ def test_score_records_dask_scores_files_on_the_workers(
     good = df[~bad]
     assert good["error"].isna().all() and good["warning"].notna().all()
     signals = np.stack([read_record(path).signal for path in good["record"]])
-    np.testing.assert_allclose(good[classes], local_model.predict_proba(signals), rtol=1e-6)
+    np.testing.assert_allclose(good[classes], local_model.predict_proba(signals), rtol=RTOL)
     labels = local_model.predict(signals)
     expected = [" ".join(np.asarray(classes)[row.astype(bool)]) or "-" for row in labels]
     assert good["predicted"].tolist() == expected
@@ -172,7 +175,7 @@ def test_score_records_dask_scores_files_on_the_workers(
     from_bag = score_records_dask(MODEL, db.from_sequence(paths, npartitions=2)).compute()
     assert from_bag.index.tolist() == [0, 1, 2, 0, 1, 2]
     from_bag = from_bag.reset_index(drop=True)
-    np.testing.assert_allclose(from_bag[classes], df[classes], rtol=1e-6)
+    np.testing.assert_allclose(from_bag[classes], df[classes], rtol=RTOL)
     assert from_bag["error"].equals(df["error"])
 
 

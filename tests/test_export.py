@@ -6,7 +6,12 @@ import json
 import numpy as np
 import pytest
 
-from cardionet_sk import CardioNetClassifier, apply_calibration, fit_calibration_maps
+from cardionet_sk import (
+    CardioNetClassifier,
+    apply_calibration,
+    fit_calibration_maps,
+    list_pretrained,
+)
 from cardionet_sk._keras.export import export_model, tflite_interpreter, tflite_predict
 from cardionet_sk._version import __version__
 from cardionet_sk.datasets import load_sample
@@ -82,6 +87,20 @@ def test_crops_and_aggregation_are_in_the_graph(fitted, sample, tmp_path):
         np.testing.assert_allclose(tflite_proba(model_path, X), expected, atol=1e-4)
     finally:
         fitted.set_params(window_aggregation="max", crop_stride=None)
+
+
+def test_whole_record_inference_is_one_pass_in_the_graph(fitted, sample, tmp_path):
+    if fitted.crop_size is None:
+        pytest.skip("only a network trained on crops predicts crops or whole records")
+    X = sample[0]
+    fitted.set_params(crop_inference="whole")
+    try:
+        model_path, metadata_path = export_model(fitted, tmp_path / "whole.tflite")
+        np.testing.assert_allclose(tflite_proba(model_path, X), fitted.predict_proba(X), atol=1e-4)
+    finally:
+        fitted.set_params(crop_inference="sliding")
+    metadata = json.loads(metadata_path.read_text())
+    assert metadata["crop_inference"] == "whole" and metadata["crop_stride"] is None
 
 
 def test_sidecar(fitted, sample, tmp_path):
@@ -217,3 +236,22 @@ def test_binary_and_callable_aggregation_are_rejected(fitted, sample, tmp_path):
     ).fit(X, y[:, 0])
     with pytest.raises(ValueError, match="binary classifier is not supported"):
         export_model(binary, tmp_path / "model.tflite")
+
+
+@pytest.mark.parametrize("form", ["tflite", "onnx"])
+@pytest.mark.parametrize("name", list_pretrained())
+def test_embedded_calibrated_model_exports_within_1e4_of_predict_proba(
+    name, form, sample, tmp_path
+):
+    X, _, _ = sample
+    clf = CardioNetClassifier.from_pretrained(name)
+    assert clf.calibration is not None  # the maps are in the graph, on real records
+    if form == "onnx":
+        pytest.importorskip("tf2onnx")
+        ort = pytest.importorskip("onnxruntime")
+        path, _ = clf.export(tmp_path / "m.onnx", format="onnx")
+        proba = ort.InferenceSession(str(path)).run(["probabilities"], {"records": X})[0]
+    else:
+        path, _ = clf.export(tmp_path / "m.tflite")
+        proba = tflite_proba(path, X)
+    np.testing.assert_allclose(proba, clf.predict_proba(X), atol=1e-4)

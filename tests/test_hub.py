@@ -2,6 +2,8 @@
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import huggingface_hub
@@ -224,6 +226,22 @@ def test_embedded_default_is_listed_and_resolves_by_name_and_repo_id(tmp_path, o
     by_name = CardioNetClassifier.from_pretrained("cardionet-ptbxl")
     by_repo = CardioNetClassifier.from_pretrained(DEFAULT_REPO_ID, cache_dir=tmp_path)
     assert by_name.pretrained_config_ == by_repo.pretrained_config_
+
+
+def test_embedded_models_are_listed_with_their_task_without_tensorflow():
+    code = (
+        "import sys, json; from cardionet_sk import list_pretrained\n"
+        "print(json.dumps(list_pretrained(details=True)), 'tensorflow' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    listed, tensorflow = result.stdout.rsplit(" ", 1)
+    details = json.loads(listed)
+    assert tensorflow.strip() == "False"
+    assert [d["name"] for d in details] == list_pretrained()
+    by_name = {d["name"]: d for d in details}
+    assert by_name["cardionet-ptbxl"]["task"] == "superdiagnostic"
+    assert by_name["cardionet-ptbxl"]["n_classes"] == 5
+    assert by_name["resnet1d-wang-ptbxl"]["architecture"] == "resnet1d_wang"
 
 
 def test_every_shipped_architecture_is_embedded():

@@ -1,10 +1,16 @@
 """Prediction compiles the network once, whatever the number of records per call."""
 
+import gc
+import logging
+
 import numpy as np
 import pytest
+from sklearn.model_selection import GridSearchCV, GroupKFold
+from sklearn.pipeline import make_pipeline
 
-from cardionet_sk import CardioNetClassifier
-from cardionet_sk._keras.inference import tracing_count
+from cardionet_sk import CardioNetClassifier, PTBXLWindower
+from cardionet_sk._keras.inference import _FUNCTIONS, tracing_count
+from cardionet_sk.datasets import load_sample
 
 TINY = {"filters": (4,), "kernel_sizes": (3,), "dense_units": 8, "epochs": 1, "random_state": 0}
 
@@ -43,3 +49,31 @@ def test_unknown_routed_predict_parameter_is_rejected(data):
     clf = CardioNetClassifier(**TINY, predict__workers=4).fit(X, y)
     with pytest.raises(ValueError, match=r"Unknown predict__ parameters \['workers'\]"):
         clf.predict_proba(X)
+
+
+def test_grid_search_over_a_windowed_pipeline_compiles_each_network_once(caplog):
+    sample = load_sample()
+    pipeline = make_pipeline(
+        PTBXLWindower(window_size=250, stride=250),
+        CardioNetClassifier(**TINY, validation_split=0),
+    )
+    search = GridSearchCV(
+        pipeline, {"cardionetclassifier__learning_rate": [1e-3, 1e-2]}, cv=GroupKFold(3)
+    )
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        search.fit(sample.data, sample.target, groups=sample.patient_id)
+    # Seven networks (six folds and the refit), each traced once: nothing TensorFlow would
+    # count as retracing.
+    search.predict_proba(sample.data)
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]
+    assert tracing_count(search.best_estimator_[-1].model_) == 1
+
+
+def test_prediction_functions_go_with_their_networks(data):
+    X, y = data
+    gc.collect()
+    before = len(_FUNCTIONS)
+    for seed in range(3):
+        CardioNetClassifier(**{**TINY, "random_state": seed}).fit(X, y).predict_proba(X)
+    gc.collect()
+    assert len(_FUNCTIONS) == before

@@ -52,6 +52,9 @@ def test_config_round_trips_through_its_json(folder):
         (lambda c: c["input"].__setitem__("sampling_rate", "fast"), "input.sampling_rate"),
         (lambda c: c.__setitem__("classes", ["NORM", "NORM", "A", "B", "C"]), "classes"),
         (lambda c: c.__setitem__("window_aggregation", "os.system"), "window_aggregation"),
+        (lambda c: c.__setitem__("crop_inference", "everything"), "crop_inference"),
+        (lambda c: c.__setitem__("class_descriptions", ["one"]), "class_descriptions"),
+        (lambda c: c.__setitem__("task", 5), "task"),
         (lambda c: c.__setitem__("architecture", "builtins.eval"), "architecture"),
         (lambda c: c["hyperparameters"].__setitem__("activation", 3), "hyperparameters"),
         (lambda c: c["hyperparameters"].__setitem__("dropout", "0.5"), "hyperparameters.dropout"),
@@ -129,6 +132,11 @@ def test_calibration_maps_round_trip_exactly_and_stay_optional(tmp_path):
 def test_folder_saved_without_calibration_loads_uncalibrated(folder, tmp_path):
     old = tamper(folder, tmp_path, lambda c: c.pop("calibration"))
     assert CardioNetClassifier.from_pretrained(old).calibration is None
+
+
+def test_folder_saved_before_whole_record_inference_predicts_crops(folder, tmp_path):
+    old = tamper(folder, tmp_path, lambda c: c.pop("crop_inference"))
+    assert CardioNetClassifier.from_pretrained(old).crop_inference == "sliding"
 
 
 def test_malformed_calibration_map_is_rejected(folder, tmp_path):

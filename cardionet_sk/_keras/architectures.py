@@ -135,6 +135,16 @@ def resnet1d_wang_body(
             shortcut = layers.BatchNormalization(name=f"block{i}_shortcut_bn")(shortcut)
         x = layers.Add(name=f"block{i}_add")([x, shortcut])
         x = layers.ReLU(name=f"block{i}_out")(x)
+    return _benchmark_head(x, seeds, dense_units, dropout)
+
+
+def _benchmark_head(x, seeds, dense_units, dropout):
+    """The head of the benchmark's fully convolutional networks, up to the output layer.
+
+    Concatenated global average and max pooling -> BN -> Dropout(``dropout / 2``)
+    -> Dense(``dense_units``, ReLU) -> BN -> Dropout(``dropout``): fastai's
+    ``create_head1d`` with ``lin_ftrs=[dense_units]``.
+    """
     x = layers.Concatenate(name="pool")(
         [
             layers.GlobalAveragePooling1D(name="avg_pool")(x),
@@ -146,6 +156,153 @@ def resnet1d_wang_body(
     x = layers.Dense(dense_units, activation="relu", name="dense", **seeds.kernel())(x)
     x = layers.BatchNormalization(name="head_bn2")(x)
     return layers.Dropout(dropout, name="dropout", **seeds.dropout())(x)
+
+
+def _conv_bn(x, seeds, filters, kernel_size, name, *, strides=1, relu=True, zero_gamma=False):
+    """Conv1D (no bias) -> BN (-> ReLU): fastai's ``ConvLayer`` with batch norm first."""
+    x = layers.Conv1D(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding="same",
+        use_bias=False,
+        name=f"{name}_conv",
+        **seeds.kernel(),
+    )(x)
+    x = layers.BatchNormalization(
+        gamma_initializer="zeros" if zero_gamma else "ones", name=f"{name}_bn"
+    )(x)
+    return layers.ReLU(name=f"{name}_relu")(x) if relu else x
+
+
+def inception1d_body(
+    inputs,
+    seeds,
+    *,
+    depth=6,
+    branch_filters=32,
+    bottleneck=32,
+    kernel_sizes=(39, 19, 9),
+    dense_units=128,
+    dropout=0.5,
+):
+    """The InceptionTime-like network of the PTB-XL benchmark (``inception1d``), up to its output.
+
+    ``depth`` inception blocks (a 1x1 bottleneck of ``bottleneck`` channels
+    feeding one convolution of ``branch_filters`` channels per entry of
+    ``kernel_sizes``, beside a max-pooled 1x1 convolution of the block's input;
+    concatenated -> BN -> ReLU), a residual 1x1 shortcut around every three,
+    then the benchmark's head. Fully convolutional: any record length. With the
+    defaults (the benchmark's ``kernel_size=40``: kernels 39, 19 and 9), 12
+    leads and five outputs it has 507,653 trainable parameters, as the
+    benchmark's PyTorch network.
+    """
+    if depth % 3:
+        raise ValueError(f"inception1d needs a depth divisible by 3; got depth={depth}.")
+    width = branch_filters * (len(kernel_sizes) + 1)
+    x = residual = inputs
+    for d in range(1, depth + 1):
+        name = f"inception{d}"
+        bottled = x
+        if bottleneck:
+            bottled = layers.Conv1D(
+                bottleneck, 1, use_bias=False, name=f"{name}_bottleneck", **seeds.kernel()
+            )(x)
+        branches = [
+            layers.Conv1D(
+                branch_filters,
+                kernel_size,
+                padding="same",
+                use_bias=False,
+                name=f"{name}_conv{kernel_size}",
+                **seeds.kernel(),
+            )(bottled)
+            for kernel_size in kernel_sizes
+        ]
+        pooled = layers.MaxPooling1D(3, strides=1, padding="same", name=f"{name}_pool")(x)
+        branches.append(
+            layers.Conv1D(
+                branch_filters, 1, use_bias=False, name=f"{name}_pool_conv", **seeds.kernel()
+            )(pooled)
+        )
+        x = layers.Concatenate(name=f"{name}_concat")(branches)
+        x = layers.BatchNormalization(name=f"{name}_bn")(x)
+        x = layers.ReLU(name=f"{name}_relu")(x)
+        if d % 3 == 0:
+            shortcut = _conv_bn(residual, seeds, width, 1, f"shortcut{d // 3}", relu=False)
+            x = layers.ReLU(name=f"residual{d // 3}")(layers.Add()([x, shortcut]))
+            residual = x
+    return _benchmark_head(x, seeds, dense_units, dropout)
+
+
+#: xresnet1d depth -> (block expansion, residual blocks per stage), as in fastai's xresnet.
+XRESNET_DEPTHS = {
+    18: (1, (2, 2, 2, 2)),
+    34: (1, (3, 4, 6, 3)),
+    50: (4, (3, 4, 6, 3)),
+    101: (4, (3, 4, 23, 3)),
+    152: (4, (3, 8, 36, 3)),
+}
+
+
+def xresnet1d_body(
+    inputs,
+    seeds,
+    *,
+    depth=101,
+    kernel_size=5,
+    stem_kernel_size=5,
+    stem_filters=(32, 32, 64),
+    block_filters=64,
+    dense_units=128,
+    dropout=0.5,
+):
+    """The xresnet1d of the PTB-XL benchmark (fastai's XResNet in 1-D), up to its output.
+
+    A stem of three convolutions (the first with stride 2) and a stride-2 max
+    pooling, then four stages of residual blocks (``XRESNET_DEPTHS[depth]``;
+    bottleneck blocks of expansion 4 from depth 50), the stages after the first
+    starting with stride 2, shortcuts average-pooled and projected where the
+    shape changes, each block's last batch norm starting at zero; then the
+    benchmark's head. Fully convolutional: any record length. With the defaults
+    (``xresnet1d101``, the benchmark's ``kernel_size=5``), 12 leads and five
+    outputs it has 1,872,261 trainable parameters, as the benchmark's PyTorch
+    network.
+    """
+    if depth not in XRESNET_DEPTHS:
+        raise ValueError(f"xresnet1d takes depth in {sorted(XRESNET_DEPTHS)}; got depth={depth}.")
+    expansion, blocks = XRESNET_DEPTHS[depth]
+    x = inputs
+    for i, n_filters in enumerate(stem_filters, start=1):
+        x = _conv_bn(x, seeds, n_filters, stem_kernel_size, f"stem{i}", strides=2 if i == 1 else 1)
+    x = layers.MaxPooling1D(3, strides=2, padding="same", name="stem_pool")(x)
+    width = block_filters * expansion
+    for stage, n_blocks in enumerate(blocks, start=1):
+        for b in range(1, n_blocks + 1):
+            name, stride = f"stage{stage}_block{b}", 2 if stage > 1 and b == 1 else 1
+            shortcut = x
+            if expansion == 1:
+                x = _conv_bn(x, seeds, block_filters, kernel_size, f"{name}_a", strides=stride)
+            else:
+                x = _conv_bn(x, seeds, block_filters, 1, f"{name}_a")
+                x = _conv_bn(x, seeds, block_filters, kernel_size, f"{name}_b", strides=stride)
+            x = _conv_bn(
+                x,
+                seeds,
+                width,
+                1 if expansion > 1 else kernel_size,
+                f"{name}_c",
+                relu=False,
+                zero_gamma=True,
+            )
+            if stride != 1:
+                shortcut = layers.AveragePooling1D(2, padding="same", name=f"{name}_shortcut_pool")(
+                    shortcut
+                )
+            if shortcut.shape[-1] != width:
+                shortcut = _conv_bn(shortcut, seeds, width, 1, f"{name}_shortcut", relu=False)
+            x = layers.ReLU(name=f"{name}_out")(layers.Add(name=f"{name}_add")([x, shortcut]))
+    return _benchmark_head(x, seeds, dense_units, dropout)
 
 
 class Architecture(NamedTuple):
@@ -167,6 +324,8 @@ def _architecture(body, *, fixed_length):
 ARCHITECTURES = {
     "cardionet": _architecture(cardionet_body, fixed_length=True),
     "resnet1d_wang": _architecture(resnet1d_wang_body, fixed_length=False),
+    "inception1d": _architecture(inception1d_body, fixed_length=False),
+    "xresnet1d": _architecture(xresnet1d_body, fixed_length=False),
 }
 
 

@@ -177,8 +177,8 @@ def serving_function(clf, n_timesteps):
     )
     # As predict_proba: records of crop_size timesteps are not cropped, and the samples after
     # the last full crop are dropped.
-    crop = clf.crop_size if clf.crop_size is not None and n_timesteps > clf.crop_size else None
     stride = _crop_stride(clf)
+    crop = clf.crop_size if stride is not None and n_timesteps > clf.crop_size else None
     reduce = tf.reduce_mean if clf.window_aggregation == "mean" else tf.reduce_max
 
     signature = [tf.TensorSpec((None, n_timesteps, n_leads), tf.float32, name="records")]
@@ -201,8 +201,8 @@ def serving_function(clf, n_timesteps):
 
 
 def _crop_stride(clf):
-    """The stride of predict_proba's crops; None without crops."""
-    if clf.crop_size is None:
+    """The stride of predict_proba's crops; None when it predicts whole records."""
+    if clf.crop_size is None or clf.crop_inference == "whole":
         return None
     return clf.crop_stride or max(1, clf.crop_size // 2)
 
@@ -326,6 +326,7 @@ def export_metadata(clf, n_timesteps, format, quantize):
         "calibrated": clf.calibration is not None,
         "crop_size": clf.crop_size,
         "crop_stride": _crop_stride(clf),
+        "crop_inference": clf.crop_inference,
         "window_aggregation": clf.window_aggregation,
         "cardionet_sk_version": __version__,
     }

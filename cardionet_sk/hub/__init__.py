@@ -16,6 +16,7 @@ This package imports neither TensorFlow nor the classifier: the classifier's
 from ._card import model_card
 from ._config import (
     CONFIG_NAME,
+    ENSEMBLE_NAME,
     FORMAT_VERSION,
     MODEL_CARD_NAME,
     WEIGHTS_NAME,
@@ -30,6 +31,7 @@ __all__ = [
     "CONFIG_NAME",
     "DEFAULT_REPO_ID",
     "EMBEDDED_DIR",
+    "ENSEMBLE_NAME",
     "FORMAT_VERSION",
     "MODEL_CARD_NAME",
     "WEIGHTS_NAME",

@@ -75,6 +75,7 @@ def model_card(config):
             config.description or "A CardioNet 12-lead ECG classifier saved by cardionet-sk.",
             "",
             *_usage(config),
+            *_labels(config),
             *_intended_use(),
             *_out_of_scope_use(),
             *_known_limitations(config),
@@ -114,6 +115,20 @@ def _usage(config):
         + ".",
         "",
     ]
+
+
+def _labels(config):
+    """The task and, when the config has them, what each label stands for."""
+    if config.task is None and config.class_descriptions is None:
+        return []
+    lines = ["## Labels", ""]
+    if config.task is not None:
+        lines += [f"Task: `{config.task}`, {config.n_labels} labels.", ""]
+    if config.class_descriptions is not None:
+        lines += ["| label | description |", "|---|---|"]
+        lines += [f"| {c} | {d} |" for c, d in zip(config.classes, config.class_descriptions)]
+        lines.append("")
+    return lines
 
 
 def _intended_use():

@@ -28,7 +28,12 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.weights.h5"
 MODEL_CARD_NAME = "README.md"
 
+#: The file that makes a folder an ensemble of model folders (``members/<name>``).
+ENSEMBLE_NAME = "ensemble.json"
+ENSEMBLE_FORMAT_VERSION = 1
+
 _AGGREGATIONS = ("mean", "max")
+_CROP_INFERENCES = ("sliding", "whole")
 _WEIGHTS_DTYPES = ("float32", "float16")
 _WEIGHTS_FORMATS = ("cardionet", "legacy_h5")
 #: PTBXLWindower parameters a config's preprocessing may set.
@@ -106,6 +111,9 @@ class ModelConfig:
         How window probabilities are pooled into a record's probability.
     crop_size, crop_stride : int or None
         Crop length and stride of a network trained on crops.
+    crop_inference : {"sliding", "whole"}
+        Whether such a network predicts overlapping crops of a longer record
+        or the whole record at once; absent (older folders) is ``"sliding"``.
     preprocessing : dict or None
         :class:`~cardionet_sk.PTBXLWindower` parameters that turn the records
         described by ``input`` into what the network takes (legacy releases).
@@ -118,6 +126,12 @@ class ModelConfig:
         legacy full-model Keras H5 file.
     name, description, repo_id, training : str or None
         Model card text: title, summary, Hub repository, how it was trained.
+    task : str or None
+        What the labels are: a PTB-XL benchmark task (``"superdiagnostic"``,
+        ``"all"`` ...; see :func:`~cardionet_sk.datasets.fetch_ptbxl`), or any
+        other name for labels of one's own.
+    class_descriptions : list of str or None
+        One description per label, e.g. of the SCP-ECG statement it stands for.
     metrics : dict or None
         Evaluation results for the model card (``macro_auc``, ``per_class``,
         ``subgroups`` ...).
@@ -138,6 +152,7 @@ class ModelConfig:
     window_aggregation: str = "mean"
     crop_size: int | None = None
     crop_stride: int | None = None
+    crop_inference: str = "sliding"
     preprocessing: dict | None = None
     weights: str = WEIGHTS_NAME
     weights_dtype: str = "float32"
@@ -146,6 +161,8 @@ class ModelConfig:
     description: str | None = None
     repo_id: str | None = None
     training: str | None = None
+    task: str | None = None
+    class_descriptions: list | None = None
     metrics: dict | None = None
     cardionet_sk_version: str | None = __version__
     format_version: int = FORMAT_VERSION
@@ -191,6 +208,7 @@ class ModelConfig:
             window_aggregation=clf.window_aggregation,
             crop_size=clf.crop_size,
             crop_stride=clf.crop_stride,
+            crop_inference=clf.crop_inference,
             weights_dtype=weights_dtype,
             **card,
         )
@@ -426,6 +444,8 @@ def _check_prediction(config, fail):
             fail(name, f"must be null or a positive integer, not {value!r}")
     if config.crop_size is not None and config.crop_size > spec.n_timesteps:
         fail("crop_size", f"is longer than the {spec.n_timesteps} timesteps of 'input'")
+    if config.crop_inference not in _CROP_INFERENCES:
+        fail("crop_inference", f"must be one of {list(_CROP_INFERENCES)}")
     if config.preprocessing is not None:
         if not isinstance(config.preprocessing, dict):
             fail("preprocessing", "must be null or an object")
@@ -447,9 +467,16 @@ def _check_storage(config, fail):
         fail("weights_dtype", f"must be one of {list(_WEIGHTS_DTYPES)}")
     if config.weights_format not in _WEIGHTS_FORMATS:
         fail("weights_format", f"must be one of {list(_WEIGHTS_FORMATS)}")
-    for name in ("name", "description", "repo_id", "training", "cardionet_sk_version"):
+    for name in ("name", "description", "repo_id", "training", "task", "cardionet_sk_version"):
         if getattr(config, name) is not None and not isinstance(getattr(config, name), str):
             fail(name, "must be null or a string")
+    descriptions = config.class_descriptions
+    if descriptions is not None and not (
+        isinstance(descriptions, list)
+        and len(descriptions) == config.n_labels
+        and all(isinstance(d, str) for d in descriptions)
+    ):
+        fail("class_descriptions", f"must be null or a list of {config.n_labels} strings")
     if config.metrics is not None and not isinstance(config.metrics, dict):
         fail("metrics", "must be null or an object")
 
@@ -485,3 +512,51 @@ def _jsonable(value):
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def read_ensemble_config(path):
+    """The checked content of an ensemble folder's ``ensemble.json``.
+
+    An ensemble (:class:`~cardionet_sk.MultilabelVotingClassifier`) is saved as
+    this file, naming its members and their weights, and one model folder per
+    member under ``members/``, each with its own :class:`ModelConfig`.
+    """
+    source = path / ENSEMBLE_NAME
+    if not source.is_file():
+        raise ValueError(f"{path} is not an ensemble folder: it has no {ENSEMBLE_NAME}.")
+    try:
+        config = json.loads(source.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{source} is not valid JSON: {exc}.") from exc
+    if not isinstance(config, dict) or config.get("format_version") != ENSEMBLE_FORMAT_VERSION:
+        raise ValueError(f"{source}: format_version must be {ENSEMBLE_FORMAT_VERSION}.")
+    members = config.get("members")
+    if not (
+        isinstance(members, list)
+        and members
+        and all(
+            isinstance(m, dict)
+            and isinstance(m.get("name"), str)
+            and Path(m["name"]).name == m["name"]
+            and (path / "members" / m["name"]).is_dir()
+            and isinstance(m.get("weight"), (int, float))
+            and m["weight"] >= 0
+            for m in members
+        )
+    ):
+        raise ValueError(
+            f"{source}: field 'members' must list folder names under members/ with "
+            "non-negative weights."
+        )
+    classes, thresholds = config.get("classes"), config.get("thresholds")
+    if not (
+        isinstance(classes, list)
+        and isinstance(thresholds, list)
+        and len(classes) == len(thresholds)
+        and all(isinstance(t, (int, float)) and 0 <= t <= 1 for t in thresholds)
+    ):
+        raise ValueError(
+            f"{source}: fields 'classes' and 'thresholds' must be lists of equal length, "
+            "the thresholds in [0, 1]."
+        )
+    return config

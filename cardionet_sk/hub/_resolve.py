@@ -6,7 +6,7 @@ Nothing here imports TensorFlow: listing and resolving models is cheap.
 from pathlib import Path
 
 from .._version import __version__
-from ._config import CONFIG_NAME, WEIGHTS_NAME
+from ._config import CONFIG_NAME, ENSEMBLE_NAME, WEIGHTS_NAME, ModelConfig, read_ensemble_config
 
 #: Hub repository the project publishes its default model under.
 DEFAULT_REPO_ID = "cardionet-sk/cardionet-ptbxl"
@@ -17,28 +17,66 @@ EMBEDDED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
 _EMBEDDED_REPO_IDS = {
     "cardionet-ptbxl": DEFAULT_REPO_ID,
     "resnet1d-wang-ptbxl": "cardionet-sk/resnet1d-wang-ptbxl",
+    "resnet1d-wang-ptbxl-all": "cardionet-sk/resnet1d-wang-ptbxl-all",
 }
 
 
-def list_pretrained():
+def list_pretrained(details=False):
     """Names of the pretrained models shipped inside the package.
 
     Each name can be passed to :meth:`CardioNetClassifier.from_pretrained`;
     no network access is needed to load them.
 
+    Parameters
+    ----------
+    details : bool, default=False
+        Return, instead of names, one dict per model read from its
+        ``config.json`` (TensorFlow is not imported): ``name``, ``task`` (the
+        label set, e.g. ``"superdiagnostic"`` or ``"all"``; ``None`` if
+        unrecorded), ``architecture`` (``"ensemble"`` for a
+        :class:`~cardionet_sk.MultilabelVotingClassifier`), ``n_classes`` and
+        ``description``.
+
     Returns
     -------
-    names : list of str
+    names : list of str, or list of dict with ``details=True``
 
     Examples
     --------
     >>> from cardionet_sk import list_pretrained
     >>> "cardionet-ptbxl" in list_pretrained()
     True
+    >>> [m["task"] for m in list_pretrained(details=True) if m["name"] == "cardionet-ptbxl"]
+    ['superdiagnostic']
     """
     if not EMBEDDED_DIR.is_dir():
         return []
-    return sorted(p.name for p in EMBEDDED_DIR.iterdir() if (p / CONFIG_NAME).is_file())
+    names = sorted(
+        p.name
+        for p in EMBEDDED_DIR.iterdir()
+        if (p / CONFIG_NAME).is_file() or (p / ENSEMBLE_NAME).is_file()
+    )
+    return [_details(EMBEDDED_DIR / name) for name in names] if details else names
+
+
+def _details(folder):
+    if (folder / ENSEMBLE_NAME).is_file():
+        ensemble = read_ensemble_config(folder)
+        return {
+            "name": folder.name,
+            "task": ensemble.get("task"),
+            "architecture": "ensemble",
+            "n_classes": len(ensemble["classes"]),
+            "description": ensemble.get("description"),
+        }
+    config = ModelConfig.read(folder, architectures=None)
+    return {
+        "name": folder.name,
+        "task": config.task,
+        "architecture": config.architecture,
+        "n_classes": config.n_labels,
+        "description": config.description,
+    }
 
 
 def resolve_model_dir(

@@ -1,0 +1,420 @@
+"""PTB-XL's six benchmark tasks, from scratch and fine-tuned; and a fine-tuning learning curve.
+
+    python benchmarks/ptbxl_tasks.py [--data-home DIR] [--runs curve form rhythm ...]
+                                     [--checkpoints DIR]
+
+Every run trains ``resnet1d_wang`` with the recipe of the embedded
+``resnet1d-wang-ptbxl`` model (random 2.5 s crops, AdamW, one-cycle schedule,
+balanced per-label weights, the best epoch by validation macro AUC kept,
+prediction in one pass over the whole record) on the records of folds 1-8 that
+carry a label of the task (``fetch_ptbxl(task=..., drop_unlabelled=True)``), the
+records of 20 % of their patients held out for choosing the epoch, and reports
+fold 9: macro ROC AUC over the classes with positive records there, with a 95 %
+bootstrap interval (1,000 resamples of the records).
+
+- ``scratch``: a new network, ``SCRATCH_EPOCHS`` epochs within a 40-minute budget.
+- ``finetuned``: ``CardioNetClassifier(init="resnet1d-wang-ptbxl")``, the
+  superdiagnostic model's network with a new output layer, the body frozen for
+  the first epoch; half the epochs, a lower learning rate. Not for the
+  superdiagnostic task itself, which that model was trained on.
+
+The learning curve (run ``curve``) stands in for a user's own labels: the rhythm
+statements, which the superdiagnostic model never saw, learned from 500 and
+2,000 records of folds 1-8 (drawn by patient, seed 0) from scratch and
+fine-tuned; fold 9 reports, with the 95 % bootstrap interval of the paired
+difference (fine-tuned minus scratch, the same resampled records).
+
+Each run writes ``benchmarks/results/ptbxl_tasks/<run>.json`` when it finishes,
+and a run whose file exists is skipped: stopping the script and starting it
+again resumes with the next run. The run in progress resumes at its last
+finished epoch too: Keras' ``BackupAndRestore`` keeps its weights, optimizer
+and epoch under ``--checkpoints`` (default ``benchmarks/.checkpoints``); the
+trained models are saved under ``--models`` (default ``benchmarks/.models``). Wall
+times are those of the last uninterrupted stretch of a run (``resumed`` says
+when a run was resumed). ``--runs`` picks runs by name prefix (``form``,
+``rhythm-scratch``, ``curve`` ...); by default all, the all-statements network
+first, then the curve. When runs are done, ``benchmarks/results/ptbxl_tasks.md``
+is rewritten from all their files. ``--embed`` makes the finished all-statements
+run the embedded model ``resnet1d-wang-ptbxl-all`` (``embed``).
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GroupShuffleSplit
+
+from cardionet_sk import CardioNetClassifier, tune_thresholds
+from cardionet_sk.datasets import fetch_ptbxl
+from cardionet_sk.hub import EMBEDDED_DIR
+
+from _common import RESULTS, ptbxl_data_home
+from _common import machine as describe_machine
+
+TASKS = ("superdiagnostic", "subdiagnostic", "diagnostic", "form", "rhythm", "all")
+#: Strodthoff et al. (2021), resnet1d_wang, macro AUC on fold 10 (the benchmark's README).
+PUBLISHED_FOLD10 = {
+    "all": 0.919,
+    "diagnostic": 0.936,
+    "subdiagnostic": 0.928,
+    "superdiagnostic": 0.930,
+    "form": 0.880,
+    "rhythm": 0.946,
+}
+PRETRAINED = "resnet1d-wang-ptbxl"
+SCRATCH_EPOCHS = 24
+RECIPE = {
+    "architecture": "resnet1d_wang",
+    "crop_size": 250,
+    "crop_inference": "whole",
+    "batch_size": 128,
+    "optimizer": "adamw",
+    "optimizer__weight_decay": 1e-2,
+    "lr_schedule": "one_cycle",
+    "monitor": "val_macro_auc",
+    "random_state": 0,
+}
+SETTINGS = {
+    "scratch": {
+        **RECIPE,
+        "learning_rate": 1e-2,
+        "epochs": SCRATCH_EPOCHS,
+        "patience": SCRATCH_EPOCHS,
+        "max_time": 40 * 60,
+    },
+    "finetuned": {
+        **RECIPE,
+        "init": PRETRAINED,
+        "freeze_epochs": 1,
+        "learning_rate": 3e-3,
+        "epochs": SCRATCH_EPOCHS // 2,
+        "patience": SCRATCH_EPOCHS // 2,
+        "max_time": 20 * 60,
+    },
+}
+#: The run that becomes the embedded all-statements model (``--embed``), and its name.
+EMBEDDED_RUN, EMBEDDED_NAME = "all-scratch", "resnet1d-wang-ptbxl-all"
+CURVE_TASK, CURVE_SIZES = "rhythm", (500, 2000)
+#: More epochs for the small training sets of the learning curve: an epoch is short.
+CURVE_EPOCHS = {"scratch": 40, "finetuned": 20}
+OUT = RESULTS / "ptbxl_tasks"
+
+
+def runs():
+    """Every run, in the order they are done: name, task, start, training-set size."""
+    curve = [
+        (f"curve-{CURVE_TASK}-{size}-{start}", CURVE_TASK, start, size)
+        for size in CURVE_SIZES
+        for start in ("scratch", "finetuned")
+    ]
+    tasks = [
+        (f"{task}-{start}", task, start, None)
+        for task in ("all", "form", "rhythm", "diagnostic", "subdiagnostic", "superdiagnostic")
+        for start in ("scratch", "finetuned")
+        if not (task == "superdiagnostic" and start == "finetuned")
+    ]
+    # The all-statements network first: it is also the embedded all-statements model.
+    return tasks[:1] + curve + tasks[1:]
+
+
+class EpochClock(keras.callbacks.Callback):
+    """Seconds since training began at the end of every epoch, and progress lines."""
+
+    def __init__(self, name):
+        super().__init__()
+        self.name, self.times = name, []
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter() - (self.times[-1] if self.times else 0.0)
+
+    def on_epoch_end(self, epoch, logs=None):
+        # The user's callbacks run before the classifier's: val_macro_auc is not in the logs
+        # yet, val_loss (Keras' own) is.
+        self.times.append(time.perf_counter() - self.start)
+        loss = (logs or {}).get("val_loss", float("nan"))
+        print(
+            f"{self.name}: epoch {epoch + 1}, {self.times[-1] / 60:.1f} min, val loss {loss:.4f}",
+            flush=True,
+        )
+
+
+def macro_auc(y, proba):
+    """Mean ROC AUC over the classes with both values among these records."""
+    scored = (y.sum(axis=0) > 0) & (y.sum(axis=0) < len(y))
+    return float(roc_auc_score(y[:, scored], proba[:, scored], average="macro"))
+
+
+def bootstrap(statistic, n_records, n_resamples=1000, seed=0):
+    """95 % percentile interval of ``statistic(rows)`` over resamples of the records."""
+    rng = np.random.default_rng(seed)
+    values = [statistic(rng.integers(0, n_records, n_records)) for _ in range(n_resamples)]
+    return [float(v) for v in np.percentile(values, [2.5, 97.5])]
+
+
+def subset(data, train, size, seed=0):
+    """``size`` training records (or about: whole patients), drawn by patient."""
+    rows = np.flatnonzero(train)
+    splitter = GroupShuffleSplit(1, train_size=size / len(rows), random_state=seed)
+    chosen, _ = next(splitter.split(rows, groups=data.patient_id[rows]))
+    mask = np.zeros_like(train)
+    mask[rows[chosen]] = True
+    return mask
+
+
+def train_and_score(name, task, start, size, data, checkpoints, models):
+    train = data.fold <= 8
+    if size is not None:
+        train = subset(data, train, size)
+    settings = dict(SETTINGS[start])
+    if size is not None:
+        settings["epochs"] = settings["patience"] = CURVE_EPOCHS[start]
+    # A label without positive (or negative) training records cannot be learned: it is left
+    # out, of training and of the fold-9 score (the benchmark has the same problem).
+    counts = data.target[train].sum(axis=0)
+    labels = (counts > 0) & (counts < train.sum())
+    backup = checkpoints / name
+    resumed = backup.exists()
+    clock = EpochClock(name)
+    clf = CardioNetClassifier(
+        class_names=np.asarray(data.target_names)[labels],
+        callbacks=[keras.callbacks.BackupAndRestore(str(backup)), clock],
+        verbose=0,
+        **settings,
+    )
+    began = time.perf_counter()
+    clf.fit(data.data[train], data.target[train][:, labels], groups=data.patient_id[train])
+    seconds = time.perf_counter() - began
+    fold9 = data.fold == 9
+    y9, proba9 = data.target[fold9][:, labels], clf.predict_proba(data.data[fold9])
+    history = clf.history_
+    best = int(np.argmax(history["val_macro_auc"]))
+    if size is not None:  # for the paired comparison of the learning curve
+        np.save(OUT / f"{name}.fold9.npy", proba9.astype(np.float32))
+    clf.set_params(callbacks=None).save_pretrained(models / name)
+    held_out = data.ecg_id[train][clf.validation_records_]
+    return {
+        "run": name,
+        "task": task,
+        "start": start,
+        "training_records": int(train.sum()),
+        "classes": int(labels.sum()),
+        "labels_left_out": [str(c) for c in np.asarray(data.target_names)[~labels]],
+        "fold9_records": int(fold9.sum()),
+        "settings": {k: v for k, v in settings.items()},
+        "epochs_run": len(history["loss"]),
+        "best_epoch": best + 1,
+        "minutes_to_best_epoch": clock.times[best] / 60 if best < len(clock.times) else None,
+        "minutes": seconds / 60,
+        "resumed": resumed,
+        "val_macro_auc": history["val_macro_auc"],
+        "fold9_macro_auc": macro_auc(y9, proba9),
+        "fold9_macro_auc_95ci": bootstrap(lambda rows: macro_auc(y9[rows], proba9[rows]), len(y9)),
+        "machine": describe_machine(),
+        "validation_ecg_ids": [int(i) for i in held_out],
+    }
+
+
+def curve_differences(load):
+    """Paired bootstrap of fine-tuned minus scratch fold-9 macro AUC, per curve size."""
+    data = load(CURVE_TASK)
+    differences = {}
+    for size in CURVE_SIZES:
+        files = [OUT / f"curve-{CURVE_TASK}-{size}-{start}.fold9.npy" for start in SETTINGS]
+        if not all(f.exists() for f in files):
+            continue
+        scratch, finetuned = (np.load(f) for f in files)
+        run = json.loads((OUT / f"curve-{CURVE_TASK}-{size}-scratch.json").read_text())
+        labels = ~np.isin(data.target_names, run["labels_left_out"])
+        y9 = data.target[data.fold == 9][:, labels]
+
+        def gain(rows, y9=y9, scratch=scratch, finetuned=finetuned):
+            return macro_auc(y9[rows], finetuned[rows]) - macro_auc(y9[rows], scratch[rows])
+
+        differences[size] = {
+            "difference": gain(np.arange(len(y9))),
+            "difference_95ci": bootstrap(gain, len(y9)),
+        }
+    return differences
+
+
+def loader(home):
+    """``load(task)``: the labelled records of folds 1-9 for ``task``, read once."""
+    cache = {}
+
+    def load(task):
+        if task not in cache:
+            cache[task] = fetch_ptbxl(
+                home, task=task, folds=range(1, 10), drop_unlabelled=True, download_if_missing=False
+            )
+        return cache[task]
+
+    return load
+
+
+def report(load):
+    results = {p.stem: json.loads(p.read_text()) for p in sorted(OUT.glob("*.json"))}
+    differences = curve_differences(load)
+    lines = [
+        "# PTB-XL tasks: resnet1d_wang from scratch and fine-tuned",
+        "",
+        "`python benchmarks/ptbxl_tasks.py` (one run after another, resumable). Trained on "
+        "the labelled records of folds 1-8 (20 % of their patients held out to choose the "
+        "epoch), reported on fold 9: macro AUC with its 95 % bootstrap interval. *Fine-tuned*: "
+        f"from the superdiagnostic model `{PRETRAINED}`, a new output layer, half the epochs. "
+        "Published: Strodthoff et al. (2021), resnet1d_wang, **fold 10** (not available here). "
+        "Minutes: to the end of the best epoch, and for the whole run; machines of one kind "
+        "have differed by up to three times from session to session.",
+        "",
+        "| task | classes | start | fold-9 macro AUC (95 % CI) | published, fold 10 | "
+        "best epoch / run | minutes to best / run | machine |",
+        "|---|---:|---|---|---:|---|---|---|",
+    ]
+    for task in TASKS:
+        for start in SETTINGS:
+            r = results.get(f"{task}-{start}")
+            if r is None:
+                continue
+            low, high = r["fold9_macro_auc_95ci"]
+            lines.append(
+                f"| {task} | {r['classes']} | {start} | {r['fold9_macro_auc']:.3f} "
+                f"({low:.3f}-{high:.3f}) | {PUBLISHED_FOLD10[task]:.3f} | "
+                f"{r['best_epoch']} / {r['epochs_run']} | {_minutes(r)} | {r['machine']} |"
+            )
+    lines += [
+        "",
+        f"## Learning curve: {CURVE_TASK} statements from few records",
+        "",
+        "The superdiagnostic model never saw rhythm labels: they stand in for your own. "
+        "Training records drawn by patient from folds 1-8; fold 9 reports. *Difference*: "
+        "fine-tuned minus scratch, with the 95 % interval of the paired bootstrap (the same "
+        "resampled records for both).",
+        "",
+        "| training records | scratch | fine-tuned | difference (95 % CI) | minutes scratch / "
+        "fine-tuned |",
+        "|---:|---|---|---|---|",
+    ]
+    for size in CURVE_SIZES:
+        pair = [results.get(f"curve-{CURVE_TASK}-{size}-{start}") for start in SETTINGS]
+        if None in pair:
+            continue
+        cells = [
+            f"{r['fold9_macro_auc']:.3f} ({r['fold9_macro_auc_95ci'][0]:.3f}-"
+            f"{r['fold9_macro_auc_95ci'][1]:.3f})"
+            for r in pair
+        ]
+        d = differences.get(size)
+        diff = (
+            f"{d['difference']:+.3f} ({d['difference_95ci'][0]:+.3f} to "
+            f"{d['difference_95ci'][1]:+.3f})"
+            if d
+            else ""
+        )
+        lines.append(
+            f"| {pair[0]['training_records']} | {cells[0]} | {cells[1]} | {diff} | "
+            f"{pair[0]['minutes']:.1f} / {pair[1]['minutes']:.1f} |"
+        )
+    (RESULTS / "ptbxl_tasks.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / "ptbxl_tasks.json").write_text(
+        json.dumps({"runs": results, "curve_differences": differences}, indent=2) + "\n"
+    )
+
+
+def embed(home, load, models):
+    """Make the ``EMBEDDED_RUN`` model an embedded model, its card and thresholds added.
+
+    The thresholds maximise each statement's F1 on the records of folds 1-8 the run held
+    out (a statement without positive records there keeps 0.5); fold 9 only reports.
+    The statements' descriptions come from ``scp_statements.csv``.
+    """
+    result = json.loads((OUT / f"{EMBEDDED_RUN}.json").read_text())
+    data = load(result["task"])
+    clf = CardioNetClassifier.from_pretrained(models / EMBEDDED_RUN)
+    y = data.target[:, np.isin(data.target_names, clf.classes_)]  # the labels it learned
+    held_out = np.isin(data.ecg_id, result["validation_ecg_ids"])
+    thresholds, _ = tune_thresholds(y[held_out], clf.predict_proba(data.data[held_out]))
+    clf.set_params(threshold=thresholds.tolist())
+    fold9 = data.fold == 9
+    y9, proba9 = y[fold9], clf.predict_proba(data.data[fold9])
+    statements = pd.read_csv(home / "ptbxl" / "scp_statements.csv", index_col=0)
+    descriptions = [str(statements.loc[code, "description"]) for code in clf.classes_]
+    per_class = {
+        code: {"auc": float(roc_auc_score(y9[:, k], proba9[:, k])), "support": int(y9[:, k].sum())}
+        for k, code in enumerate(clf.classes_)
+        if 0 < y9[:, k].sum() < len(y9)
+    }
+    minutes = f"{result['minutes']:.0f} min, {result['epochs_run']} epochs"
+    clf.save_pretrained(
+        EMBEDDED_DIR / EMBEDDED_NAME,
+        name="resnet1d_wang PTB-XL, all 71 statements",
+        description=(
+            "The PTB-XL benchmark's 1D ResNet (resnet1d_wang) trained by cardionet-sk on "
+            f"PTB-XL folds 1-8 for the {len(clf.classes_)} SCP-ECG statements "
+            "(diagnostic, form and rhythm), the benchmark's 'all' task. Probabilities are "
+            "not calibrated; thresholds maximise each statement's F1 on records of folds 1-8 "
+            "held out from training by patient."
+        ),
+        training=(
+            f"`python benchmarks/ptbxl_tasks.py --runs {EMBEDDED_RUN}`, then `--embed` "
+            f"({result['machine']}, {minutes}): the recipe of resnet1d-wang-ptbxl (random "
+            "2.5 s crops, AdamW, one-cycle schedule, balanced per-label weights, best epoch "
+            "by validation macro AUC, one pass over the whole record at prediction); seed 0."
+        ),
+        repo_id=f"cardionet-sk/{EMBEDDED_NAME}",
+        task=result["task"],
+        class_descriptions=descriptions,
+        metrics={
+            "macro_auc": macro_auc(y9, proba9),
+            "macro_auc_95ci": result["fold9_macro_auc_95ci"],
+            "per_class": per_class,
+            "dataset": "PTB-XL fold 9",
+            "description": f"PTB-XL fold 9 ({int(fold9.sum())} records with a statement); "
+            "macro AUC over the statements with positive records there.",
+        },
+    )
+
+
+def _minutes(r):
+    to_best = r["minutes_to_best_epoch"]
+    note = " (resumed)" if r["resumed"] else ""
+    return f"{to_best:.0f} / {r['minutes']:.0f}{note}" if to_best is not None else ""
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data-home", type=Path, default=None)
+    parser.add_argument("--runs", nargs="*", default=None, help="name prefixes of the runs")
+    parser.add_argument("--checkpoints", type=Path, default=Path(__file__).parent / ".checkpoints")
+    parser.add_argument(
+        "--models", type=Path, default=Path(__file__).parent / ".models", help="trained models"
+    )
+    parser.add_argument(
+        "--embed", action="store_true", help=f"make {EMBEDDED_RUN} the model {EMBEDDED_NAME}"
+    )
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    home = ptbxl_data_home(args.data_home)
+    load = loader(home)
+    if args.embed:
+        embed(home, load, args.models)
+        return
+    for name, task, start, size in runs():
+        if args.runs and not any(name.startswith(prefix) for prefix in args.runs):
+            continue
+        if (OUT / f"{name}.json").exists():
+            continue
+        print(f"== {name}: {time.strftime('%H:%M:%S')}", flush=True)
+        result = train_and_score(name, task, start, size, load(task), args.checkpoints, args.models)
+        (OUT / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+        print(f"== {name}: fold-9 macro AUC {result['fold9_macro_auc']:.4f}", flush=True)
+        report(load)
+
+
+if __name__ == "__main__":
+    main()

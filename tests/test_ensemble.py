@@ -1,0 +1,152 @@
+"""MultilabelVotingClassifier: a soft vote of multi-label classifiers, saved as one model."""
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import make_multilabel_classification
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVC
+
+from cardionet_sk import CardioNetClassifier, MultilabelVotingClassifier, list_pretrained
+from cardionet_sk.datasets import load_sample
+from cardionet_sk.hub import _resolve
+
+TINY = {"filters": (2,), "kernel_sizes": (3,), "dense_units": 4, "epochs": 1}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_multilabel_classification(n_samples=150, n_classes=3, random_state=0)
+
+
+def _members():
+    # An (n, k) array and a list of (n, 2) arrays: both multi-label conventions.
+    return [
+        ("ovr", OneVsRestClassifier(LogisticRegression(solver="liblinear"))),
+        ("knn", KNeighborsClassifier()),
+    ]
+
+
+def test_probabilities_are_the_weighted_mean_of_the_members(data):
+    X, y = data
+    ensemble = MultilabelVotingClassifier(_members(), weights=[3, 1]).fit(X, y)
+    ovr, knn = ensemble.estimators_
+    expected = (
+        3 * ovr.predict_proba(X) + np.column_stack([p[:, 1] for p in knn.predict_proba(X)])
+    ) / 4
+    np.testing.assert_allclose(ensemble.predict_proba(X), expected)
+    np.testing.assert_array_equal(ensemble.predict(X), (expected >= 0.5).astype(int))
+    assert set(ensemble.named_estimators_) == {"ovr", "knn"}
+
+
+def test_frozen_members_are_used_as_fitted(data):
+    X, y = data
+    fitted = OneVsRestClassifier(LogisticRegression(solver="liblinear")).fit(X[:50], y[:50])
+    coefficients = [e.coef_.copy() for e in fitted.estimators_]
+    ensemble = MultilabelVotingClassifier(
+        [("frozen", FrozenEstimator(fitted)), ("knn", KNeighborsClassifier())]
+    ).fit(X, y)
+    assert ensemble.estimators_[0].estimator is fitted
+    assert all(np.array_equal(e.coef_, c) for e, c in zip(fitted.estimators_, coefficients))
+
+
+def test_composes_clones_and_pickles(data):
+    X, y = data
+    pipeline = make_pipeline(StandardScaler(), MultilabelVotingClassifier(_members()))
+    pipeline.fit(X, y)
+    restored = pickle.loads(pickle.dumps(pipeline))
+    np.testing.assert_array_equal(restored.predict_proba(X), pipeline.predict_proba(X))
+    assert clone(pipeline[-1]).get_params()["weights"] is None
+
+
+@pytest.mark.parametrize(
+    "estimators, message",
+    [
+        ([], "non-empty list"),
+        ([("a", KNeighborsClassifier()), ("a", KNeighborsClassifier())], "unique"),
+        ([("svm", LinearSVC())], "'svm' .* has no predict_proba"),
+    ],
+)
+def test_bad_members_are_named(data, estimators, message):
+    X, y = data
+    with pytest.raises(ValueError, match=message):
+        MultilabelVotingClassifier(estimators).fit(X, y)
+
+
+def test_weights_must_match_the_members(data):
+    X, y = data
+    with pytest.raises(ValueError, match="one weight per estimator"):
+        MultilabelVotingClassifier(_members(), weights=[1.0]).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return load_sample()
+
+
+@pytest.fixture(scope="module")
+def saved(sample, tmp_path_factory):
+    members = [
+        (
+            f"net{seed}",
+            CardioNetClassifier(**TINY, random_state=seed).fit(sample.data, sample.target),
+        )
+        for seed in (0, 1)
+    ]
+    ensemble = MultilabelVotingClassifier(
+        [(name, FrozenEstimator(m)) for name, m in members], weights=[2, 1], threshold=0.4
+    ).fit(sample.data, sample.target)
+    folder = ensemble.save_pretrained(
+        tmp_path_factory.mktemp("ensemble") / "two-nets", task="superdiagnostic", name="two nets"
+    )
+    return ensemble, folder
+
+
+def test_an_ensemble_saves_and_loads_as_one_model_folder(saved, sample):
+    ensemble, folder = saved
+    assert sorted(p.name for p in (folder / "members").iterdir()) == ["net0", "net1"]
+    loaded = CardioNetClassifier.from_pretrained(folder)
+    assert isinstance(loaded, MultilabelVotingClassifier)
+    np.testing.assert_allclose(
+        loaded.predict_proba(sample.data), ensemble.predict_proba(sample.data)
+    )
+    np.testing.assert_array_equal(loaded.predict(sample.data), ensemble.predict(sample.data))
+    assert loaded.classes_.tolist() == ensemble.classes_.tolist()
+    assert loaded.pretrained_config_["task"] == "superdiagnostic"
+
+
+def test_an_embedded_ensemble_is_listed_with_its_task(saved, monkeypatch):
+    _, folder = saved
+    monkeypatch.setattr(_resolve, "EMBEDDED_DIR", folder.parent)
+    assert list_pretrained() == ["two-nets"]
+    (details,) = list_pretrained(details=True)
+    assert details["architecture"] == "ensemble" and details["task"] == "superdiagnostic"
+    assert details["n_classes"] == 5
+
+
+def test_a_tampered_ensemble_file_is_rejected(saved, tmp_path):
+    _, folder = saved
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "members").symlink_to(folder / "members")
+    config = json.loads((folder / "ensemble.json").read_text())
+    config["members"][0]["name"] = "../../elsewhere"
+    (copy / "ensemble.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="field 'members'"):
+        MultilabelVotingClassifier.from_pretrained(copy)
+
+
+def test_only_cardionet_members_save_as_a_model_folder(data, tmp_path):
+    X, y = data
+    ensemble = MultilabelVotingClassifier(_members()).fit(X, y)
+    with pytest.raises(ValueError, match="Only an ensemble of CardioNetClassifier"):
+        ensemble.save_pretrained(tmp_path / "no")
+    assert not (tmp_path / "no").exists()
