@@ -6,8 +6,15 @@ Configs are built by hand: rendering a card needs no network, weights or TensorF
 import pytest
 from huggingface_hub import ModelCard
 
-from cardionet_sk import LEADS
-from cardionet_sk.hub import InputSpec, ModelConfig, model_card
+from cardionet_sk import LEADS, list_pretrained
+from cardionet_sk.hub import (
+    CONFIG_NAME,
+    EMBEDDED_DIR,
+    MODEL_CARD_NAME,
+    InputSpec,
+    ModelConfig,
+    model_card,
+)
 
 CLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
 
@@ -125,3 +132,12 @@ def test_known_limitations_name_the_measured_subgroup_gap(card):
 def test_card_with_subgroups_keeps_its_hub_metadata(tmp_path):
     model_card(config({"subgroups": SUBGROUPS})).save(tmp_path / "README.md")
     assert ModelCard.load(tmp_path / "README.md").data.library_name == "cardionet-sk"
+
+
+@pytest.mark.parametrize("name", list_pretrained())
+def test_embedded_card_is_the_card_its_config_writes(name):
+    folder = EMBEDDED_DIR / name
+    if not (folder / CONFIG_NAME).is_file():
+        pytest.skip("an ensemble's card is its members'")
+    config = ModelConfig.read(folder, architectures=None)
+    assert (folder / MODEL_CARD_NAME).read_text() == str(model_card(config))
