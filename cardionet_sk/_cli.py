@@ -271,6 +271,8 @@ def _info(args):
     )
     if config.description:
         print(config.description)
+    if config.task:
+        print(f"labels: {config.n_labels}, task {config.task}")
     spec = config.input
     print(
         f"input: {spec.n_timesteps} samples ({spec.duration:g} s) at {spec.sampling_rate:g} Hz, "

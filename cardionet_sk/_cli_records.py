@@ -162,6 +162,12 @@ def scoring_model(predictor):
     signal checks: scoring checks each record once itself, raw, and marks its row
     (:func:`signal_warnings`) instead of warning. ``predictor`` is left as it is.
     """
+    if hasattr(predictor, "estimators_"):
+        raise ValueError(
+            "the command line scores records with one model; this folder is an ensemble "
+            "(MultilabelVotingClassifier): score with it in Python, or pass one of its "
+            "members/ folders."
+        )
     predictor = copy.copy(predictor)
     if hasattr(predictor, "steps"):
         name, classifier = predictor.steps[-1]

@@ -430,3 +430,5 @@ def test_table_describes_each_predicted_label_of_a_model_with_descriptions(tmp_p
         "hyp",
     ]
     assert lines[1].startswith(str(header)) and lines[2].startswith(" ")
+    assert main(["info", "--model", str(model)]) == 0
+    assert "labels: 5, task superdiagnostic" in capsys.readouterr().out.splitlines()

@@ -150,3 +150,11 @@ def test_only_cardionet_members_save_as_a_model_folder(data, tmp_path):
     with pytest.raises(ValueError, match="Only an ensemble of CardioNetClassifier"):
         ensemble.save_pretrained(tmp_path / "no")
     assert not (tmp_path / "no").exists()
+
+
+def test_the_command_line_says_it_takes_one_model_not_an_ensemble(saved, capsys):
+    from cardionet_sk._cli import main
+
+    _, folder = saved
+    assert main(["info", "--model", str(folder)]) == 1
+    assert "this folder is an ensemble" in capsys.readouterr().err
