@@ -50,6 +50,17 @@ def machine():
     return f"{cpu}, {len(os.sched_getaffinity(0))} CPU cores, {accelerator}, {platform.system()}"
 
 
+def superdiagnostic_models():
+    """The embedded models of the five superclasses, which these benchmarks measure.
+
+    Models of other labels (the all-statements model of ``ptbxl_tasks.py``) are scored
+    against their own labels by the script that trains them.
+    """
+    from cardionet_sk import list_pretrained
+
+    return [m["name"] for m in list_pretrained(details=True) if m["task"] == "superdiagnostic"]
+
+
 def cross_fitted_predictions(proba, y, groups, **settings):
     """Labels of each half of the records, with thresholds tuned on the other half.
 

@@ -2,7 +2,7 @@
 
     python benchmarks/calibration_ptbxl.py [--data-home DIR] [--write-models]
 
-For each embedded model (``cardionet_sk.list_pretrained()``), the records of
+For each embedded superdiagnostic model (``superdiagnostic_models``), the records of
 folds 1-8 that ``train_pretrained.py`` held out from training for early
 stopping (the records of 20 % of the patients, listed as ``validation_ecg_ids``
 in ``benchmarks/results/<model>.json``; the script checks that none of their
@@ -39,13 +39,12 @@ from cardionet_sk import (
     CardioNetClassifier,
     apply_calibration,
     fit_calibration_maps,
-    list_pretrained,
     tune_thresholds,
 )
 from cardionet_sk.datasets import fetch_ptbxl
 from cardionet_sk.hub import EMBEDDED_DIR
 
-from _common import RESULTS, ptbxl_data_home
+from _common import RESULTS, ptbxl_data_home, superdiagnostic_models
 from _common import machine as describe_machine
 
 METHODS = ("sigmoid", "isotonic", "temperature")
@@ -218,7 +217,7 @@ def main():
     X, y, classes = data.data, data.target, list(data.target_names)
     fold9 = data.fold == 9
     results, curves = {}, {}
-    for name in list_pretrained():
+    for name in superdiagnostic_models():
         clf = CardioNetClassifier.from_pretrained(name).set_params(calibration=None)
         held_out = held_out_records(data, name)
         proba_held, proba9 = clf.predict_proba(X[held_out]), clf.predict_proba(X[fold9])

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import RESULTS, machine
+from _common import RESULTS, machine, superdiagnostic_models
 
 RESULT = RESULTS / "distributed_predict.json"
 
@@ -157,9 +157,7 @@ def main():
     parser.add_argument("--output", type=Path, default=RESULT)
     args = parser.parse_args()
 
-    from cardionet_sk import list_pretrained
-
-    models = args.models or list_pretrained()
+    models = args.models or superdiagnostic_models()
     X, source = load_records(args.data_home, args.records)
     load_before = os.getloadavg()[0]
     in_process, expected = single_process(models, X, args.repeats)

@@ -2,7 +2,7 @@
 
     python benchmarks/inference.py [--data-home DIR] [--records 2193]
 
-For every embedded model (``cardionet_sk.list_pretrained()``), on the same
+For every embedded superdiagnostic model (``superdiagnostic_models``), on the same
 ``--records`` records of PTB-XL fold 9 (the 52 sample records repeated
 without ``--data-home``), ECG records per second through
 
@@ -40,12 +40,12 @@ import keras
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from cardionet_sk import CardioNetClassifier, list_pretrained
+from cardionet_sk import CardioNetClassifier
 from cardionet_sk._keras.export import export_model, tflite_interpreter, tflite_predict
 from cardionet_sk._statistics import standardize
 from cardionet_sk.datasets import fetch_ptbxl, load_sample
 
-from _common import RESULTS, machine
+from _common import RESULTS, machine, superdiagnostic_models
 
 EXPORTS = {
     "TFLite float32": {},
@@ -255,7 +255,7 @@ def main():
         "models": {},
     }
     with tempfile.TemporaryDirectory() as folder:
-        for name in list_pretrained():
+        for name in superdiagnostic_models():
             results["models"][name] = benchmark_model(
                 name, X, y, representative, args, Path(folder)
             )

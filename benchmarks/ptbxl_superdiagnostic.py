@@ -3,7 +3,7 @@
     python benchmarks/ptbxl_superdiagnostic.py [--data-home DIR] [--bootstrap 1000]
 
 Models are the ones ``benchmarks/train_pretrained.py`` trained on folds 1-8
-and embedded in the package (``cardionet_sk.list_pretrained()``); the ensemble
+and embedded in the package (``superdiagnostic_models``); the ensemble
 averages their probabilities. For each: fold-9 macro ROC AUC with a 95 %
 bootstrap interval (records resampled with replacement), per-class AUC, macro
 F1 with F1-tuned thresholds cross-fitted in fold 9 (each half of its patients
@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import f1_score, roc_auc_score, roc_curve
 
-from cardionet_sk import CardioNetClassifier, list_pretrained
+from cardionet_sk import CardioNetClassifier
 from cardionet_sk.datasets import fetch_ptbxl
 
-from _common import RESULTS, cross_fitted_predictions, ptbxl_data_home
+from _common import RESULTS, cross_fitted_predictions, ptbxl_data_home, superdiagnostic_models
 from _common import machine as describe_machine
 
 #: Strodthoff et al. (2020), superdiagnostic task, 100 Hz, test fold 10: macro AUC.
@@ -64,7 +64,7 @@ def main():
     X9, y9 = np.asarray(data.data), data.target
 
     rows, curves, models = {}, {}, {}
-    for name in list_pretrained():
+    for name in superdiagnostic_models():
         clf = CardioNetClassifier.from_pretrained(name)
         models[name] = clf
         # Tracing and XLA compilation (one per batch shape) are not inference time.

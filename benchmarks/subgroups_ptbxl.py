@@ -2,7 +2,7 @@
 
     python benchmarks/subgroups_ptbxl.py [--data-home DIR] [--bootstrap 1000] [--write-models]
 
-For each model of ``cardionet_sk.list_pretrained()``, with its shipped (possibly
+For each superdiagnostic model of ``superdiagnostic_models``, with its shipped (possibly
 calibrated) probabilities and its shipped thresholds, and for each subgroup of
 fold 9 (all records; male, female; age < 40, 40-59, 60-79, >= 80, and the records
 of unknown age, if any): record count, positives per class, macro and per-class
@@ -30,12 +30,12 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import rankdata
 
-from cardionet_sk import CardioNetClassifier, apply_thresholds, list_pretrained
+from cardionet_sk import CardioNetClassifier, apply_thresholds
 from cardionet_sk.datasets import fetch_ptbxl
 from cardionet_sk.hub import EMBEDDED_DIR
 from cardionet_sk.hub._card import subgroup_tables
 
-from _common import RESULTS, ptbxl_data_home
+from _common import RESULTS, ptbxl_data_home, superdiagnostic_models
 from _common import machine as describe_machine
 
 #: Fewest positive (or negative) records of a class for a subgroup to report its scores.
@@ -203,7 +203,7 @@ def main():
     masks = subgroup_masks(data.age, data.sex)
 
     results = {}
-    for name in list_pretrained():
+    for name in superdiagnostic_models():
         clf = CardioNetClassifier.from_pretrained(name)
         results[name] = model_subgroups(clf, X, y, masks, classes, args.bootstrap)
         if args.write_models:
