@@ -240,12 +240,11 @@ def test_binary_and_callable_aggregation_are_rejected(fitted, sample, tmp_path):
 
 @pytest.mark.parametrize("form", ["tflite", "onnx"])
 @pytest.mark.parametrize("name", list_pretrained())
-def test_embedded_calibrated_model_exports_within_1e4_of_predict_proba(
-    name, form, sample, tmp_path
-):
+def test_embedded_model_exports_within_1e4_of_predict_proba(name, form, sample, tmp_path):
     X, _, _ = sample
     clf = CardioNetClassifier.from_pretrained(name)
-    assert clf.calibration is not None  # the maps are in the graph, on real records
+    if clf.pretrained_config_.task == "superdiagnostic":
+        assert clf.calibration is not None  # the maps are in the graph, on real records
     if form == "onnx":
         pytest.importorskip("tf2onnx")
         ort = pytest.importorskip("onnxruntime")
