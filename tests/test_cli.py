@@ -432,3 +432,15 @@ def test_table_describes_each_predicted_label_of_a_model_with_descriptions(tmp_p
     assert lines[1].startswith(str(header)) and lines[2].startswith(" ")
     assert main(["info", "--model", str(model)]) == 0
     assert "labels: 5, task superdiagnostic" in capsys.readouterr().out.splitlines()
+
+
+def test_the_all_statements_model_prints_each_predicted_statement_described(tmp_path, capsys):
+    sample = load_sample()
+    header = write_record(tmp_path, "one", sample.data[0].astype(np.float64))
+    assert main(["predict", str(header), "--model", "resnet1d-wang-ptbxl-all"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["record", "label", "probability", "description"]
+    config = CardioNetClassifier.from_pretrained("resnet1d-wang-ptbxl-all").pretrained_config_
+    described = dict(zip(config.classes, config.class_descriptions))
+    rows = [line[len(str(header)) :].split(maxsplit=2) for line in lines[1:]]
+    assert rows and all(described[label] == text for label, _, text in rows)

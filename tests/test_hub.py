@@ -242,6 +242,8 @@ def test_embedded_models_are_listed_with_their_task_without_tensorflow():
     assert by_name["cardionet-ptbxl"]["task"] == "superdiagnostic"
     assert by_name["cardionet-ptbxl"]["n_classes"] == 5
     assert by_name["resnet1d-wang-ptbxl"]["architecture"] == "resnet1d_wang"
+    assert by_name["resnet1d-wang-ptbxl-all"]["task"] == "all"
+    assert by_name["resnet1d-wang-ptbxl-all"]["n_classes"] == 71
 
 
 def test_every_shipped_architecture_is_embedded():
@@ -251,6 +253,7 @@ def test_every_shipped_architecture_is_embedded():
     assert architectures == {
         "cardionet-ptbxl": "cardionet",
         "resnet1d-wang-ptbxl": "resnet1d_wang",
+        "resnet1d-wang-ptbxl-all": "resnet1d_wang",
     }
 
 
@@ -270,8 +273,9 @@ def test_every_embedded_model_classifies_raw_records_with_its_thresholds(name, t
     # Its Hub repo id names the embedded copy when no Hub is reachable.
     repo_id = clf.pretrained_config_.repo_id
     by_repo = CardioNetClassifier.from_pretrained(repo_id, cache_dir=tmp_path)
-    # float32 network: a record's probability may change in its last bit with the batch it is in.
-    np.testing.assert_allclose(by_repo.predict_proba(sample.data[:4]), proba[:4], rtol=1e-6)
+    # float32 network: a record's probability may change in its last bits with the batch (and
+    # so the compiled shape) it is in.
+    np.testing.assert_allclose(by_repo.predict_proba(sample.data[:4]), proba[:4], rtol=1e-5)
 
 
 def test_embedded_default_rejects_500_hz_records():

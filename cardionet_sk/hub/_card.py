@@ -22,6 +22,7 @@ and mean values it would enter.
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from ..datasets._ptbxl_tasks import TASKS as PTBXL_TASKS
 from ._resolve import DEFAULT_REPO_ID
 
 _TAGS = [
@@ -76,7 +77,7 @@ def model_card(config):
             "",
             *_usage(config),
             *_labels(config),
-            *_intended_use(),
+            *_intended_use(config),
             *_out_of_scope_use(),
             *_known_limitations(config),
             *_evaluation(metrics),
@@ -131,15 +132,25 @@ def _labels(config):
     return lines
 
 
-def _intended_use():
+def _intended_use(config):
+    if config.task in (None, "superdiagnostic"):
+        labels = (
+            "Labels are the PTB-XL diagnostic superclasses, which are coarse: a record may "
+            "carry several or none."
+        )
+    elif config.task in PTBXL_TASKS:
+        labels = (
+            f"Labels are the PTB-XL '{config.task}' statements: a record may carry several or "
+            "none, and the rarest have few training records."
+        )
+    else:
+        labels = f"Labels: {config.task}."
     return [
         "## Intended use",
         "",
         "Research on automated ECG interpretation: benchmarking, method development and "
-        "teaching, on resting 10-second 12-lead ECGs of adults like those of PTB-XL. Labels are "
-        "the PTB-XL diagnostic superclasses, which are coarse: a record may carry several or "
-        "none. **This is not a medical device**: it is not cleared or validated for clinical "
-        "use.",
+        f"teaching, on resting 10-second 12-lead ECGs of adults like those of PTB-XL. {labels} "
+        "**This is not a medical device**: it is not cleared or validated for clinical use.",
         "",
     ]
 
