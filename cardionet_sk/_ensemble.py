@@ -198,7 +198,8 @@ class MultilabelVotingClassifier(MultilabelMetaClassifier):
         Parameters
         ----------
         save_directory : str or path-like
-            Folder to write; replaced if it exists.
+            Folder to write. An ensemble folder already there is replaced; any
+            other folder that is not empty is left alone, with an error.
         **card
             ``name``, ``description``, ``training``, ``task``, ``metrics``:
             text and numbers that describe the ensemble.
@@ -220,18 +221,26 @@ class MultilabelVotingClassifier(MultilabelMetaClassifier):
         if unknown:
             raise TypeError(f"Unknown card fields {unknown}.")
         target = Path(save_directory)
+        if target.is_dir() and any(target.iterdir()) and not (target / ENSEMBLE_NAME).is_file():
+            raise FileExistsError(
+                f"{target} is a folder that holds no ensemble; save into a new or empty one."
+            )
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
         try:
             for name, member in zip(self.named_estimators_, members):
                 member.save_pretrained(staging / "members" / name)
             (staging / ENSEMBLE_NAME).write_text(json.dumps(self._config(card), indent=2) + "\n")
-            if target.exists():
-                shutil.rmtree(target)
+            # The old ensemble goes only once the new one is complete.
+            old = target.with_name(f"{staging.name}.old") if target.exists() else None
+            if old is not None:
+                target.rename(old)
             staging.rename(target)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
         return target
 
     def _config(self, card):

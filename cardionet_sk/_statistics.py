@@ -46,14 +46,16 @@ def lead_statistics(X, records=None):
 def standardize(X, mean, scale, *, out=None):
     """``(X - mean) / scale`` per lead (last axis), as float32 unless ``out`` is given.
 
-    The one standardisation of the package: the classifier's (statistics of
-    its training records) and :class:`~cardionet_sk.PTBXLWindower`'s (of each
-    record, or of the training records) both go through it. ``out`` may be
-    ``X`` itself, to scale a private copy in place.
+    The one standardisation of the package in NumPy: the classifier's training
+    batches (statistics of its training records) and
+    :class:`~cardionet_sk.PTBXLWindower`'s (of each record, or of the training
+    records) go through it. Prediction computes the same arithmetic, in float32,
+    inside the compiled network function and the exported graph. ``out`` may
+    be ``X`` itself, to scale a private copy in place.
     """
     if out is None:
-        # In float32 throughout, as the network and the exported graph compute it: float64
-        # intermediates would triple the time, which is most of predict_proba's overhead.
+        # In float32 throughout, as prediction computes it: float64 intermediates would
+        # triple the time of every batch.
         out = np.subtract(X, np.asarray(mean, dtype=np.float32), dtype=np.float32)
         out /= np.asarray(scale, dtype=np.float32)
         return out

@@ -158,3 +158,15 @@ def test_the_command_line_says_it_takes_one_model_not_an_ensemble(saved, capsys)
     _, folder = saved
     assert main(["info", "--model", str(folder)]) == 1
     assert "this folder is an ensemble" in capsys.readouterr().err
+
+
+def test_saving_over_a_folder_that_is_no_ensemble_is_refused(saved, tmp_path):
+    ensemble, _ = saved
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="holds no ensemble"):
+        ensemble.save_pretrained(tmp_path)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    # An ensemble folder is replaced, whole.
+    folder = ensemble.save_pretrained(tmp_path / "again")
+    assert ensemble.save_pretrained(folder) == folder
+    assert MultilabelVotingClassifier.from_pretrained(folder).n_classes_ == 5
