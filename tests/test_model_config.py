@@ -145,3 +145,23 @@ def test_malformed_calibration_map_is_rejected(folder, tmp_path):
 
     with pytest.raises(ConfigError, match="field 'calibration' holds an invalid map"):
         CardioNetClassifier.from_pretrained(tamper(folder, tmp_path, bad_map))
+
+
+def test_a_failed_save_leaves_no_model_folder_behind_and_keeps_an_old_one(tmp_path, monkeypatch):
+    from cardionet_sk.hub import _folder
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 64, 12)).astype(np.float32)
+    clf = CardioNetClassifier(**TINY).fit(X, (X[:, :, :5].mean(axis=1) > 0).astype(int))
+    old = clf.save_pretrained(tmp_path / "old")
+    before = {p.name: p.read_bytes() for p in old.iterdir()}
+
+    def broken(config):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(_folder, "model_card", broken)
+    for folder in (tmp_path / "new", old):
+        with pytest.raises(RuntimeError, match="disk full"):
+            clf.save_pretrained(folder)
+    assert not (tmp_path / "new").exists()
+    assert {p.name: p.read_bytes() for p in old.iterdir()} == before

@@ -64,6 +64,7 @@ def write_atomically(directory, files):
     place one by one with :func:`os.replace`.
     """
     directory = Path(directory)
+    created = not directory.exists()
     directory.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".saving-", dir=directory))
     try:
@@ -71,5 +72,10 @@ def write_atomically(directory, files):
             writer(staging / name)
         for name in files:
             os.replace(staging / name, directory / name)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if created and not any(directory.iterdir()):
+            directory.rmdir()  # a failed first save leaves no empty model folder behind
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
