@@ -58,19 +58,20 @@ home = fold9_home()
 if home is not None:
     data = fetch_ptbxl(home, task="rhythm", folds=[9], drop_unlabelled=True)
     epochs = 6
-else:
-    data = (
-        load_sample()
-    )  # five superclasses: the example then only shows the calls
+else:  # the five superclasses: the example then only shows the calls
+    data = load_sample()
     epochs = 1
 X, y, groups = data.data, data.target, data.patient_id
-train, test = next(
-    GroupShuffleSplit(1, test_size=0.5, random_state=0).split(X, y, groups)
-)
-names = list(data.target_names)
-print(
-    f"{len(train)} training and {len(test)} test records, labels: {', '.join(names)}"
-)
+split = GroupShuffleSplit(1, test_size=0.5, random_state=0)
+train, test = next(split.split(X, y, groups))
+# A statement that no training record carries (or every one does) cannot be
+# learned: it is left out.
+counts = y[train].sum(axis=0)
+learnable = (counts > 0) & (counts < len(train))
+y = y[:, learnable]
+names = [n for n, keep in zip(data.target_names, learnable) if keep]
+print(f"{len(train)} training, {len(test)} test records")
+print(f"labels: {', '.join(names)}")
 
 # %%
 # From scratch, and from the pretrained network
