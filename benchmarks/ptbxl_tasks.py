@@ -222,12 +222,12 @@ def train_and_score(name, task, start, size, data, checkpoints, models):
 
 def curve_differences(load):
     """Paired bootstrap of fine-tuned minus scratch fold-9 macro AUC, per curve size."""
-    data = load(CURVE_TASK)
     differences = {}
     for size in CURVE_SIZES:
         files = [OUT / f"curve-{CURVE_TASK}-{size}-{start}.fold9.npy" for start in SETTINGS]
         if not all(f.exists() for f in files):
             continue
+        data = load(CURVE_TASK)  # read once, and only when a pair of runs is there to compare
         scratch, finetuned = (np.load(f) for f in files)
         run = json.loads((OUT / f"curve-{CURVE_TASK}-{size}-scratch.json").read_text())
         labels = ~np.isin(data.target_names, run["labels_left_out"])

@@ -264,8 +264,9 @@ class MultilabelVotingClassifier(MultilabelMetaClassifier):
         Parameters
         ----------
         directory : str or path-like
-            The ensemble's folder, or the name of an embedded ensemble
-            (:func:`list_pretrained`).
+            The ensemble's folder, the name of an embedded ensemble
+            (:func:`list_pretrained`) or a Hub id: anything
+            :meth:`CardioNetClassifier.from_pretrained` resolves.
 
         Returns
         -------
@@ -278,12 +279,10 @@ class MultilabelVotingClassifier(MultilabelMetaClassifier):
             If the folder is no ensemble, or its ``ensemble.json`` is malformed
             or disagrees with its members.
         """
+        from . import hub
         from ._classifier import CardioNetClassifier
-        from .hub import EMBEDDED_DIR
 
-        path = Path(directory)
-        if not path.is_dir() and (EMBEDDED_DIR / str(directory)).is_dir():
-            path = EMBEDDED_DIR / str(directory)
+        path = hub.resolve_model_dir(directory)
         config = read_ensemble_config(path)
         members = [
             CardioNetClassifier.from_pretrained(path / "members" / member["name"])

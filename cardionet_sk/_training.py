@@ -183,13 +183,9 @@ class TrainingMixin:
                     else "."
                 )
             )
-        if (
-            X.ndim == 3
-            and self.crop_size is not None
-            and self.crop_inference == "sliding"
-            and X.shape[1] > self.crop_size
-        ):
-            X = sliding_windows(X, self.crop_size, self.crop_stride or max(1, self.crop_size // 2))
+        stride = self._prediction_stride()
+        if X.ndim == 3 and stride is not None and X.shape[1] > self.crop_size:
+            X = sliding_windows(X, self.crop_size, stride)
         expected = self.model_.input_shape[1]
         if expected is not None and X.shape[-2] != expected:
             raise ValueError(
@@ -198,6 +194,15 @@ class TrainingMixin:
                 "the network was built for."
             )
         return X if X.ndim == 4 else X[:, np.newaxis]
+
+    def _prediction_stride(self):
+        """Timesteps between the crops prediction cuts; ``None`` when it takes whole records.
+
+        The one rule, for :meth:`predict_proba` and for the exported graph.
+        """
+        if self.crop_size is None or self.crop_inference == "whole":
+            return None
+        return self.crop_stride or max(1, self.crop_size // 2)
 
     def _validate_y(self, y, n_records, *, reset, require_both_values):
         y, names, binary = check_training_target(

@@ -177,7 +177,7 @@ def serving_function(clf, n_timesteps):
     )
     # As predict_proba: records of crop_size timesteps are not cropped, and the samples after
     # the last full crop are dropped.
-    stride = _crop_stride(clf)
+    stride = clf._prediction_stride()
     crop = clf.crop_size if stride is not None and n_timesteps > clf.crop_size else None
     reduce = tf.reduce_mean if clf.window_aggregation == "mean" else tf.reduce_max
 
@@ -198,13 +198,6 @@ def serving_function(clf, n_timesteps):
         return {"probabilities": tf.identity(proba, name="probabilities")}
 
     return serve
-
-
-def _crop_stride(clf):
-    """The stride of predict_proba's crops; None when it predicts whole records."""
-    if clf.crop_size is None or clf.crop_inference == "whole":
-        return None
-    return clf.crop_stride or max(1, clf.crop_size // 2)
 
 
 def calibrate(proba, calibrators):
@@ -325,7 +318,7 @@ def export_metadata(clf, n_timesteps, format, quantize):
         "output": {"name": "probabilities", "shape": [None, clf.n_classes_], "dtype": "float32"},
         "calibrated": clf.calibration is not None,
         "crop_size": clf.crop_size,
-        "crop_stride": _crop_stride(clf),
+        "crop_stride": clf._prediction_stride(),
         "crop_inference": clf.crop_inference,
         "window_aggregation": clf.window_aggregation,
         "cardionet_sk_version": __version__,

@@ -523,13 +523,13 @@ def read_ensemble_config(path):
     """
     source = path / ENSEMBLE_NAME
     if not source.is_file():
-        raise ValueError(f"{path} is not an ensemble folder: it has no {ENSEMBLE_NAME}.")
+        raise ConfigError(f"{path} is not an ensemble folder: it has no {ENSEMBLE_NAME}.")
     try:
         config = json.loads(source.read_text())
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{source} is not valid JSON: {exc}.") from exc
+        raise ConfigError(f"{source} is not valid JSON: {exc}.") from exc
     if not isinstance(config, dict) or config.get("format_version") != ENSEMBLE_FORMAT_VERSION:
-        raise ValueError(f"{source}: format_version must be {ENSEMBLE_FORMAT_VERSION}.")
+        raise ConfigError(f"{source}: format_version must be {ENSEMBLE_FORMAT_VERSION}.")
     members = config.get("members")
     if not (
         isinstance(members, list)
@@ -544,7 +544,7 @@ def read_ensemble_config(path):
             for m in members
         )
     ):
-        raise ValueError(
+        raise ConfigError(
             f"{source}: field 'members' must list folder names under members/ with "
             "non-negative weights."
         )
@@ -555,7 +555,7 @@ def read_ensemble_config(path):
         and len(classes) == len(thresholds)
         and all(isinstance(t, (int, float)) and 0 <= t <= 1 for t in thresholds)
     ):
-        raise ValueError(
+        raise ConfigError(
             f"{source}: fields 'classes' and 'thresholds' must be lists of equal length, "
             "the thresholds in [0, 1]."
         )
