@@ -1,12 +1,15 @@
-"""What every benchmark script shares: where results go, the PTB-XL data home, the machine."""
+"""What every benchmark script shares: where results go, the PTB-XL data home, the machine,
+progress lines of long trainings."""
 
 import os
 import platform
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
+import keras
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
@@ -50,15 +53,28 @@ def machine():
     return f"{cpu}, {len(os.sched_getaffinity(0))} CPU cores, {accelerator}, {platform.system()}"
 
 
-def superdiagnostic_models():
+def superdiagnostic_models(*, ensembles=False):
     """The embedded models of the five superclasses, which these benchmarks measure.
 
     Models of other labels (the all-statements model of ``ptbxl_tasks.py``) are scored
-    against their own labels by the script that trains them.
+    against their own labels by the script that trains them. Ensembles
+    (``build_ensemble.py``) are left out unless ``ensembles``: their members are
+    calibrated and exported one by one.
     """
     from cardionet_sk import list_pretrained
 
-    return [m["name"] for m in list_pretrained(details=True) if m["task"] == "superdiagnostic"]
+    return [
+        m["name"]
+        for m in list_pretrained(details=True)
+        if m["task"] == "superdiagnostic" and (ensembles or m["architecture"] != "ensemble")
+    ]
+
+
+def bootstrap(statistic, n_records, n_resamples=1000, seed=0):
+    """95 % percentile interval of ``statistic(rows)`` over resamples of the records."""
+    rng = np.random.default_rng(seed)
+    values = [statistic(rng.integers(0, n_records, n_records)) for _ in range(n_resamples)]
+    return [float(v) for v in np.percentile(values, [2.5, 97.5])]
 
 
 def cross_fitted_predictions(proba, y, groups, **settings):
@@ -76,3 +92,24 @@ def cross_fitted_predictions(proba, y, groups, **settings):
         predicted[report] = apply_thresholds(proba[report], half_thresholds)
         thresholds.append(half_thresholds)
     return predicted, np.mean(thresholds, axis=0)
+
+
+class EpochClock(keras.callbacks.Callback):
+    """Seconds since training began at the end of every epoch, and progress lines."""
+
+    def __init__(self, name):
+        super().__init__()
+        self.name, self.times = name, []
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter() - (self.times[-1] if self.times else 0.0)
+
+    def on_epoch_end(self, epoch, logs=None):
+        # The user's callbacks run before the classifier's: val_macro_auc is not in the logs
+        # yet, val_loss (Keras' own) is.
+        self.times.append(time.perf_counter() - self.start)
+        loss = (logs or {}).get("val_loss", float("nan"))
+        print(
+            f"{self.name}: epoch {epoch + 1}, {self.times[-1] / 60:.1f} min, val loss {loss:.4f}",
+            flush=True,
+        )

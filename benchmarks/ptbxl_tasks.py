@@ -53,7 +53,7 @@ from cardionet_sk import CardioNetClassifier, tune_thresholds
 from cardionet_sk.datasets import fetch_ptbxl
 from cardionet_sk.hub import EMBEDDED_DIR
 
-from _common import RESULTS, ptbxl_data_home
+from _common import RESULTS, EpochClock, bootstrap, ptbxl_data_home
 from _common import machine as describe_machine
 
 TASKS = ("superdiagnostic", "subdiagnostic", "diagnostic", "form", "rhythm", "all")
@@ -123,38 +123,10 @@ def runs():
     return tasks[:1] + curve + tasks[1:]
 
 
-class EpochClock(keras.callbacks.Callback):
-    """Seconds since training began at the end of every epoch, and progress lines."""
-
-    def __init__(self, name):
-        super().__init__()
-        self.name, self.times = name, []
-
-    def on_train_begin(self, logs=None):
-        self.start = time.perf_counter() - (self.times[-1] if self.times else 0.0)
-
-    def on_epoch_end(self, epoch, logs=None):
-        # The user's callbacks run before the classifier's: val_macro_auc is not in the logs
-        # yet, val_loss (Keras' own) is.
-        self.times.append(time.perf_counter() - self.start)
-        loss = (logs or {}).get("val_loss", float("nan"))
-        print(
-            f"{self.name}: epoch {epoch + 1}, {self.times[-1] / 60:.1f} min, val loss {loss:.4f}",
-            flush=True,
-        )
-
-
 def macro_auc(y, proba):
     """Mean ROC AUC over the classes with both values among these records."""
     scored = (y.sum(axis=0) > 0) & (y.sum(axis=0) < len(y))
     return float(roc_auc_score(y[:, scored], proba[:, scored], average="macro"))
-
-
-def bootstrap(statistic, n_records, n_resamples=1000, seed=0):
-    """95 % percentile interval of ``statistic(rows)`` over resamples of the records."""
-    rng = np.random.default_rng(seed)
-    values = [statistic(rng.integers(0, n_records, n_records)) for _ in range(n_resamples)]
-    return [float(v) for v in np.percentile(values, [2.5, 97.5])]
 
 
 def subset(data, train, size, seed=0):

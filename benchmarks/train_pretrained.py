@@ -26,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
 from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
 
@@ -33,8 +34,31 @@ from cardionet_sk import CardioNetClassifier, tune_thresholds
 from cardionet_sk.datasets import fetch_ptbxl
 from cardionet_sk.hub import DEFAULT_REPO_ID, EMBEDDED_DIR
 
-from _common import RESULTS, ptbxl_data_home
+from _common import RESULTS, EpochClock, ptbxl_data_home
 from _common import machine as describe_machine
+
+#: The benchmark's recipe for its fully convolutional networks, with a time budget sized
+#: for two CPU cores: random 2.5 s crops, one-cycle AdamW, the best epoch by validation AUC.
+CROP_RECIPE = {
+    "crop_size": 250,
+    "batch_size": 128,
+    "optimizer": "adamw",
+    "learning_rate": 1e-2,
+    "optimizer__weight_decay": 1e-2,
+    "lr_schedule": "one_cycle",
+    "monitor": "val_macro_auc",
+    "patience": 50,
+    "window_aggregation": "max",
+    "crop_inference": "whole",
+    "max_time": 85 * 60,
+    "random_state": 0,
+}
+CROP_RECIPE_TEXT = (
+    "one random 2.5 s crop per record per epoch, AdamW (lr 1e-2, weight decay "
+    "1e-2) with a one-cycle schedule, batch 128, balanced per-label weights, "
+    "per-lead standardisation; the best epoch by validation macro AUC is kept; "
+    "prediction in one pass of the network over the whole record"
+)
 
 #: Settings of each shipped model; every other parameter is the classifier's default
 #: (batch 32, Adam at 1e-3, balanced per-label weights, per-lead standardisation).
@@ -55,29 +79,25 @@ PRESETS = {
         "repo_id": DEFAULT_REPO_ID,
     },
     "resnet1d-wang-ptbxl": {
-        "settings": {
-            "architecture": "resnet1d_wang",
-            "epochs": 30,
-            "crop_size": 250,
-            "batch_size": 128,
-            "optimizer": "adamw",
-            "learning_rate": 1e-2,
-            "optimizer__weight_decay": 1e-2,
-            "lr_schedule": "one_cycle",
-            "monitor": "val_macro_auc",
-            "patience": 30,
-            "window_aggregation": "max",
-            "crop_inference": "whole",
-            "max_time": 85 * 60,
-            "random_state": 0,
-        },
+        "settings": {"architecture": "resnet1d_wang", **CROP_RECIPE, "epochs": 30},
         "name": "resnet1d_wang PTB-XL",
         "summary": "The PTB-XL benchmark's 1D ResNet (resnet1d_wang, 473,349 trainable parameters)",
-        "recipe": "one random 2.5 s crop per record per epoch, AdamW (lr 1e-2, weight decay "
-        "1e-2) with a one-cycle schedule, batch 128, balanced per-label weights, "
-        "per-lead standardisation; the best epoch by validation macro AUC is kept; "
-        "prediction in one pass of the network over the whole record",
+        "recipe": CROP_RECIPE_TEXT,
         "repo_id": "cardionet-sk/resnet1d-wang-ptbxl",
+    },
+    "xresnet1d50-ptbxl": {
+        "settings": {"architecture": "xresnet1d", "model__depth": 50, **CROP_RECIPE, "epochs": 40},
+        "name": "xresnet1d50 PTB-XL",
+        "summary": "The PTB-XL benchmark's xresnet1d50 (bottleneck 1D ResNet, depth 50)",
+        "recipe": CROP_RECIPE_TEXT,
+        "repo_id": "cardionet-sk/xresnet1d50-ptbxl",
+    },
+    "inception1d-ptbxl": {
+        "settings": {"architecture": "inception1d", **CROP_RECIPE, "epochs": 20},
+        "name": "inception1d PTB-XL",
+        "summary": "The PTB-XL benchmark's inception1d (507,653 trainable parameters)",
+        "recipe": CROP_RECIPE_TEXT,
+        "repo_id": "cardionet-sk/inception1d-ptbxl",
     },
 }
 
@@ -121,6 +141,12 @@ def main():
     )
     parser.add_argument("--model", choices=sorted(PRESETS), default="cardionet-ptbxl")
     parser.add_argument("--data-home", type=Path, default=None)
+    parser.add_argument(
+        "--checkpoints",
+        type=Path,
+        default=Path(__file__).parent / ".checkpoints",
+        help="where each epoch is backed up; a killed run started again resumes from there",
+    )
     args = parser.parse_args()
     preset = PRESETS[args.model]
 
@@ -133,12 +159,26 @@ def main():
         flush=True,
     )
 
-    clf = CardioNetClassifier(verbose=2, class_names=data.target_names, **preset["settings"])
+    backup = args.checkpoints / args.model
+    resumed = backup.exists()
+    if resumed:
+        print(f"resuming from the last epoch backed up in {backup}", flush=True)
+    clf = CardioNetClassifier(
+        verbose=0,
+        class_names=data.target_names,
+        callbacks=[keras.callbacks.BackupAndRestore(str(backup)), EpochClock(args.model)],
+        **preset["settings"],
+    )
     start = time.perf_counter()
     groups = data.patient_id[train]
     clf.fit(data.data[train], data.target[train], groups=groups)
     train_seconds = time.perf_counter() - start
-    print(f"trained {len(clf.history_['loss'])} epochs in {train_seconds / 60:.1f} min", flush=True)
+    clf.set_params(callbacks=None)
+    print(
+        f"trained {len(clf.history_['loss'])} epochs in {train_seconds / 60:.1f} min"
+        + (" (this run only: it resumed from a checkpoint)" if resumed else ""),
+        flush=True,
+    )
 
     X9, y9 = data.data[tune], data.target[tune]
     proba = clf.predict_proba(X9)
@@ -167,7 +207,7 @@ def main():
         f"`python benchmarks/train_pretrained.py --model {args.model}` ({machine}, "
         f"{train_seconds / 60:.0f} min, {len(clf.history_['loss'])} epochs): folds 1-8 with "
         f"the records of 20 % of their patients held out for model selection; {preset['recipe']}; "
-        "seed 0. Thresholds maximise each class's F1 on fold 9."
+        f"seed {preset['settings']['random_state']}. Thresholds maximise each class's F1 on fold 9."
     )
     metrics = {
         **tuned,
@@ -194,6 +234,7 @@ def main():
         "epochs_run": len(clf.history_["loss"]),
         "history": clf.history_,
         "train_minutes": train_seconds / 60,
+        "resumed": resumed,
         "machine": machine,
         "thresholds": dict(zip(classes, map(float, thresholds))),
         "fold9_tuned": tuned,

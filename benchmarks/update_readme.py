@@ -18,6 +18,8 @@ README = ROOT / "README.md"
 #: Tables in README order.
 TABLES = [
     "superdiagnostic",
+    "ensemble-ptbxl",
+    "levers",
     "calibration",
     "subgroups",
     "inference",
@@ -26,6 +28,8 @@ TABLES = [
     "thresholds",
     "cardionet-ptbxl",
     "resnet1d-wang-ptbxl",
+    "xresnet1d50-ptbxl",
+    "inception1d-ptbxl",
     "load_ptbxl",
     "overhead",
     "signal_checks",

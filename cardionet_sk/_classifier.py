@@ -46,10 +46,13 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
 
     Parameters
     ----------
-    architecture : {"cardionet", "resnet1d_wang"}, default="cardionet"
+    architecture : {"cardionet", "resnet1d_wang", "inception1d", "xresnet1d"}, \
+            default="cardionet"
         Network to build: ``"cardionet"``, the published CNN (fixed input
-        length), or ``"resnet1d_wang"``, the 1D ResNet of the PTB-XL benchmark
-        (fully convolutional: any record length). Hyper-parameters an
+        length), or one of the PTB-XL benchmark's fully convolutional networks
+        (any record length): ``"resnet1d_wang"``, its 1D ResNet;
+        ``"inception1d"``; ``"xresnet1d"``, a bottleneck ResNet whose
+        ``model__depth`` is 18, 34, 50, 101 or 152. Hyper-parameters an
         architecture has beyond the ones below are routed with ``model__``, e.g.
         ``model__stem_kernel_size=7``.
     filters, kernel_sizes : tuple of int, default=None

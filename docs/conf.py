@@ -139,6 +139,18 @@ BENCHMARK_TABLES = {
         3,
         "resnet1d-wang-ptbxl",
     ),
+    "xresnet1d50-ptbxl": (
+        "python benchmarks/train_pretrained.py --model xresnet1d50-ptbxl",
+        3,
+        "xresnet1d50-ptbxl",
+    ),
+    "inception1d-ptbxl": (
+        "python benchmarks/train_pretrained.py --model inception1d-ptbxl",
+        3,
+        "inception1d-ptbxl",
+    ),
+    "ensemble-ptbxl": ("python benchmarks/build_ensemble.py", 2, "The embedded ensemble"),
+    "levers": ("python benchmarks/levers_ptbxl.py", 2, "Inference-time levers"),
     "thresholds": ("python benchmarks/thresholds_ptbxl.py", 2, "Decision thresholds, fold 9"),
     "calibration": (
         "python benchmarks/calibration_ptbxl.py --write-models",

@@ -18,6 +18,9 @@ _EMBEDDED_REPO_IDS = {
     "cardionet-ptbxl": DEFAULT_REPO_ID,
     "resnet1d-wang-ptbxl": "cardionet-sk/resnet1d-wang-ptbxl",
     "resnet1d-wang-ptbxl-all": "cardionet-sk/resnet1d-wang-ptbxl-all",
+    "xresnet1d50-ptbxl": "cardionet-sk/xresnet1d50-ptbxl",
+    "inception1d-ptbxl": "cardionet-sk/inception1d-ptbxl",
+    "ensemble-ptbxl": "cardionet-sk/ensemble-ptbxl",
 }
 
 
