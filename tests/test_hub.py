@@ -14,7 +14,7 @@ from huggingface_hub import HfApi
 
 from cardionet_sk import CardioNetClassifier, list_pretrained
 from cardionet_sk.datasets import load_sample
-from cardionet_sk.hub import DEFAULT_REPO_ID
+from cardionet_sk.hub import DEFAULT_REPO_ID, _resolve
 
 TINY = {"filters": (4,), "kernel_sizes": (3,), "dense_units": 8, "epochs": 1, "random_state": 0}
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -247,35 +247,46 @@ def test_embedded_models_are_listed_with_their_task_without_tensorflow():
 
 
 def test_every_shipped_architecture_is_embedded():
-    architectures = {
-        name: CardioNetClassifier.from_pretrained(name).architecture for name in list_pretrained()
-    }
+    architectures = {m["name"]: m["architecture"] for m in list_pretrained(details=True)}
     assert architectures == {
         "cardionet-ptbxl": "cardionet",
         "resnet1d-wang-ptbxl": "resnet1d_wang",
         "resnet1d-wang-ptbxl-all": "resnet1d_wang",
+        "xresnet1d50-ptbxl": "xresnet1d",
     }
+    for name, architecture in architectures.items():
+        clf = CardioNetClassifier.from_pretrained(name)
+        members = [m.estimator for m in getattr(clf, "estimators_", [])] or [clf]
+        if architecture != "ensemble":
+            assert members[0].architecture == architecture
 
 
 @pytest.mark.parametrize("name", list_pretrained())
 def test_every_embedded_model_classifies_raw_records_with_its_thresholds(name, tmp_path, offline):
     sample = load_sample()
     clf = CardioNetClassifier.from_pretrained(name)
-    config = clf.pretrained_config_
-    if config.task == "superdiagnostic":
+    details = {m["name"]: m for m in list_pretrained(details=True)}[name]
+    if details["task"] == "superdiagnostic":
         assert clf.classes_.tolist() == ["NORM", "MI", "STTC", "CD", "HYP"]
-    assert clf.classes_.tolist() == list(config.classes)
+    assert len(clf.classes_) == details["n_classes"]
     proba = clf.predict_proba(sample.data)  # raw (n, 1000, 12) records in mV at 100 Hz
-    assert proba.shape == (len(sample.data), config.n_labels)
+    assert proba.shape == (len(sample.data), details["n_classes"])
     thresholds = np.asarray(clf.threshold)
-    assert thresholds.shape == (config.n_labels,) and not np.allclose(thresholds, 0.5)
+    assert thresholds.shape == (details["n_classes"],) and not np.allclose(thresholds, 0.5)
     np.testing.assert_array_equal(clf.predict(sample.data), proba >= thresholds)
     # Its Hub repo id names the embedded copy when no Hub is reachable.
-    repo_id = clf.pretrained_config_.repo_id
+    repo_id = _resolve._EMBEDDED_REPO_IDS[name]
     by_repo = CardioNetClassifier.from_pretrained(repo_id, cache_dir=tmp_path)
     # float32 network: a record's probability may change in its last bits with the batch (and
     # so the compiled shape) it is in.
     np.testing.assert_allclose(by_repo.predict_proba(sample.data[:4]), proba[:4], rtol=1e-5)
+
+
+def test_single_embedded_models_record_their_hub_repo_id():
+    for model in list_pretrained(details=True):
+        if model["architecture"] != "ensemble":
+            config = CardioNetClassifier.from_pretrained(model["name"]).pretrained_config_
+            assert config.repo_id == _resolve._EMBEDDED_REPO_IDS[model["name"]]
 
 
 def test_embedded_default_rejects_500_hz_records():

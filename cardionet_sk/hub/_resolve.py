@@ -20,6 +20,7 @@ _EMBEDDED_REPO_IDS = {
     "resnet1d-wang-ptbxl-all": "cardionet-sk/resnet1d-wang-ptbxl-all",
     "xresnet1d50-ptbxl": "cardionet-sk/xresnet1d50-ptbxl",
     "inception1d-ptbxl": "cardionet-sk/inception1d-ptbxl",
+    "resnet1d-wang-ptbxl-5s": "cardionet-sk/resnet1d-wang-ptbxl-5s",
     "ensemble-ptbxl": "cardionet-sk/ensemble-ptbxl",
 }
 
