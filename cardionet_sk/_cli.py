@@ -34,6 +34,7 @@ from ._cli_records import (
     find_records,
     input_rate,
     load_model,
+    n_parameters,
     one_line,
     predicted,
     record_key,
@@ -267,7 +268,7 @@ def _info(args):
         f"{config.name} ("
         + (f"cardionet-sk {version}, " if version else "")
         + f"architecture {config.architecture}, "
-        f"{model.classifier.model_.count_params():,} parameters)"
+        f"{n_parameters(model):,} parameters)"
     )
     if config.description:
         print(config.description)

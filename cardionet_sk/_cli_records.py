@@ -7,13 +7,14 @@ batch of records at a time: memory holds one batch of signals, never the archive
 
 import contextlib
 import copy
+import dataclasses
 import errno
 import glob
 import os
 import re
 import sys
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -94,8 +95,9 @@ def _expand(argument):
 
 
 class Model(NamedTuple):
-    """A loaded model: what predicts (a classifier, or a pipeline ending in one), the
-    classifier itself, and its saved config."""
+    """A loaded model: what predicts (a classifier, a pipeline ending in one, or an
+    ensemble of them), the classifier that holds its classes and thresholds (the
+    ensemble itself for an ensemble), and the saved config of the records it takes."""
 
     predictor: object
     classifier: object
@@ -156,18 +158,21 @@ def load_model(name):
 
 
 def scoring_model(predictor):
-    """The :class:`Model` that scores records with a fitted classifier or pipeline.
+    """The :class:`Model` that scores records with a fitted classifier, pipeline or ensemble.
 
     Its predictor is a shallow copy (sharing the network) whose classifier skips its own
     signal checks: scoring checks each record once itself, raw, and marks its row
     (:func:`signal_warnings`) instead of warning. ``predictor`` is left as it is.
     """
     if hasattr(predictor, "estimators_"):
-        raise ValueError(
-            "the command line scores records with one model; this folder is an ensemble "
-            "(MultilabelVotingClassifier): score with it in Python, or pass one of its "
-            "members/ folders."
-        )
+        return _scoring_ensemble(predictor)
+    predictor, classifier = _unchecked(predictor)
+    return Model(predictor, classifier, getattr(classifier, "pretrained_config_", None))
+
+
+def _unchecked(predictor):
+    """A shallow copy of ``predictor`` whose classifier skips its signal checks, and that
+    classifier."""
     predictor = copy.copy(predictor)
     if hasattr(predictor, "steps"):
         name, classifier = predictor.steps[-1]
@@ -176,7 +181,63 @@ def scoring_model(predictor):
     else:
         classifier = predictor
     classifier.set_params(signal_checks=False)
-    return Model(predictor, classifier, getattr(classifier, "pretrained_config_", None))
+    return predictor, classifier
+
+
+def _scoring_ensemble(ensemble):
+    """An ensemble scores records like one model: the records its members take, its own
+    classes and thresholds, the card of its ``ensemble.json``."""
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.utils import Bunch
+
+    unchecked = [_unchecked(getattr(m, "estimator", m)) for m in ensemble.estimators_]
+    configs: list[Any] = [getattr(clf, "pretrained_config_", None) for _, clf in unchecked]
+    if any(
+        c is None or (c.input, c.preprocessing) != (configs[0].input, configs[0].preprocessing)
+        for c in configs
+    ):
+        raise ValueError(
+            "the command line scores an ensemble whose members are saved models that take "
+            "the same records (rate, length and leads); score this one in Python."
+        )
+    predictor = copy.copy(ensemble)
+    predictor.estimators_ = [FrozenEstimator(member) for member, _ in unchecked]
+    names = list(ensemble.named_estimators_)
+    predictor.named_estimators_ = Bunch(**dict(zip(names, predictor.estimators_)))
+    card = getattr(ensemble, "pretrained_config_", None) or {}
+    # The members' shared config, with the ensemble's own classes, thresholds and card.
+    config = dataclasses.replace(
+        configs[0],
+        architecture=" + ".join(c.architecture for c in configs),
+        thresholds=tuple(np.broadcast_to(ensemble.threshold, len(ensemble.classes_)).tolist()),
+        **{field: card.get(field) for field in ("name", "description", "task", "training")},
+        metrics=card.get("metrics"),
+        repo_id=None,
+    )
+    return Model(predictor, predictor, config)
+
+
+def n_parameters(model):
+    """Trainable and non-trainable parameters of the model's networks."""
+    members = getattr(model.classifier, "estimators_", None) or [model.classifier]
+    return sum(_classifier_of(m).model_.count_params() for m in members)
+
+
+def _classifier_of(predictor):
+    predictor = getattr(predictor, "estimator", predictor)  # a FrozenEstimator member
+    return predictor.steps[-1][1] if hasattr(predictor, "steps") else predictor
+
+
+def _takes_one_length(model):
+    """Whether every record must have the model's own length: a network of fixed input
+    length (not cut into windows by a preprocessing step, nor into crops)."""
+    if model.config.preprocessing:
+        return False
+    members = getattr(model.classifier, "estimators_", None) or [model.classifier]
+    return any(
+        clf.crop_size is None and clf.model_.input_shape[1] is not None
+        for clf in map(_classifier_of, members)
+    )
 
 
 def input_rate(config):
@@ -202,13 +263,8 @@ def _model_signal(path, record, model):
             f"{rate:g} Hz; resample the record first (the model does not resample)."
         )
     signal = _select_leads(path, record, [str(lead) for lead in spec.leads])
-    fixed_length = (
-        not model.config.preprocessing
-        and model.classifier.crop_size is None
-        and model.classifier.model_.input_shape[1] is not None
-    )
     n_timesteps = len(record.signal)
-    if fixed_length and n_timesteps != spec.n_timesteps:
+    if _takes_one_length(model) and n_timesteps != spec.n_timesteps:
         raise ValueError(
             f"{path}: has {n_timesteps} samples ({n_timesteps / rate:g} s at {rate:g} Hz), but "
             f"the model expects {spec.n_timesteps} ({spec.duration:g} s); "
@@ -275,7 +331,8 @@ def classify(model, X, paths):
         more = f" (and {len(paths) - 1} other records of its length)" if len(paths) > 1 else ""
         raise ValueError(f"{paths[0]}{more}: {exc}") from exc
     clf = model.classifier
-    return proba, apply_thresholds(proba[:, 1] if clf.binary_ else proba, clf.threshold)
+    binary = clf.binary_ if model.config is None else model.config.binary
+    return proba, apply_thresholds(proba[:, 1] if binary else proba, clf.threshold)
 
 
 def signal_warnings(model, X):

@@ -15,8 +15,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
-from cardionet_sk import CardioNetClassifier, MultilabelVotingClassifier, list_pretrained
-from cardionet_sk.datasets import load_sample
+from cardionet_sk import (
+    CardioNetClassifier,
+    MultilabelVotingClassifier,
+    __version__,
+    list_pretrained,
+)
+from cardionet_sk.datasets import load_sample, read_record
 from cardionet_sk.hub import _resolve
 
 TINY = {"filters": (2,), "kernel_sizes": (3,), "dense_units": 4, "epochs": 1}
@@ -152,12 +157,37 @@ def test_only_cardionet_members_save_as_a_model_folder(data, tmp_path):
     assert not (tmp_path / "no").exists()
 
 
-def test_the_command_line_says_it_takes_one_model_not_an_ensemble(saved, capsys):
+def test_the_command_line_scores_records_with_the_ensembles_thresholds(
+    saved, sample, tmp_path, capsys
+):
+    from test_cli import write_record
+
     from cardionet_sk._cli import main
 
-    _, folder = saved
-    assert main(["info", "--model", str(folder)]) == 1
-    assert "this folder is an ensemble" in capsys.readouterr().err
+    ensemble, folder = saved
+    headers = [write_record(tmp_path, f"r{i}", sample.data[i]) for i in range(4)]
+    arguments = ["predict", *map(str, headers), "--model", str(folder), "--format", "json"]
+    assert main(arguments) == 0
+    rows = json.loads(capsys.readouterr().out)
+    proba = ensemble.predict_proba(np.stack([read_record(h).signal for h in headers]))
+    np.testing.assert_allclose(
+        [list(row["probabilities"].values()) for row in rows], proba, rtol=1e-6, atol=1e-7
+    )
+    # The ensemble's threshold decides, not its members' (0.5).
+    expected = [[str(c) for c, p in zip(ensemble.classes_, row) if p >= 0.4] for row in proba]
+    assert [row["labels"] for row in rows] == expected
+
+
+def test_info_summarises_an_ensemble_and_its_members(saved, capsys):
+    from cardionet_sk._cli import main
+
+    ensemble, folder = saved
+    assert main(["info", "--model", str(folder)]) == 0
+    out = capsys.readouterr().out
+    parameters = sum(m.estimator.model_.count_params() for m in ensemble.estimators_)
+    assert out.startswith(f"two nets (cardionet-sk {__version__}, architecture cardionet + ")
+    assert f"{parameters:,} parameters)" in out.splitlines()[0]
+    assert "thresholds: " + ", ".join(f"{c} 0.40" for c in ensemble.classes_) in out
 
 
 def test_saving_over_a_folder_that_is_no_ensemble_is_refused(saved, tmp_path):
