@@ -74,7 +74,8 @@ def bootstrap(statistic, n_records, n_resamples=1000, seed=0):
     """95 % percentile interval of ``statistic(rows)`` over resamples of the records."""
     rng = np.random.default_rng(seed)
     values = [statistic(rng.integers(0, n_records, n_records)) for _ in range(n_resamples)]
-    return [float(v) for v in np.percentile(values, [2.5, 97.5])]
+    # NaN: a resample the statistic is undefined on (a class with one value), left out.
+    return [float(v) for v in np.nanpercentile(values, [2.5, 97.5])]
 
 
 def cross_fitted_predictions(proba, y, groups, **settings):
