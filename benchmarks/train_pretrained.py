@@ -32,7 +32,7 @@ from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
 
 from cardionet_sk import CardioNetClassifier, tune_thresholds
 from cardionet_sk.datasets import fetch_ptbxl
-from cardionet_sk.hub import DEFAULT_REPO_ID, EMBEDDED_DIR
+from cardionet_sk.hub import EMBEDDED_DIR
 
 from _common import RESULTS, EpochClock, ptbxl_data_home
 from _common import machine as describe_machine
@@ -78,7 +78,7 @@ PRESETS = {
         "recipe": "Adam 1e-3, batch 32, binary cross-entropy with balanced per-label weights, "
         "per-lead standardisation, random circular shifts of up to 500 samples as "
         "augmentation; early stopping on validation loss (patience 6)",
-        "repo_id": DEFAULT_REPO_ID,
+        "repo_id": "cardionet-sk/cardionet-ptbxl",
     },
     "resnet1d-wang-ptbxl": {
         "settings": {"architecture": "resnet1d_wang", **CROP_RECIPE, "epochs": 30},

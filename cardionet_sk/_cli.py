@@ -41,6 +41,7 @@ from ._cli_records import (
     score,
 )
 from ._version import __version__
+from .hub._resolve import DEFAULT_MODEL
 
 _EPILOG = """\
 examples:
@@ -403,7 +404,7 @@ def _parser():
         default=None,
         metavar="REPO_OR_DIR",
         help="embedded model name, model folder written by save_pretrained, or Hugging Face "
-        "Hub repository id (default: the embedded cardionet-ptbxl model)",
+        f"Hub repository id (default: the embedded {DEFAULT_MODEL} model)",
     )
     common.add_argument(
         "--traceback",

@@ -117,10 +117,9 @@ plt.show()
 # ----------------------------
 #
 # The thresholds of the embedded model were tuned to maximise each class's F1 score on
-# PTB-XL fold 9, not on these records. Moving a threshold down moves the operating point up
+# records of PTB-XL folds 1-8 held out from its training, not on these records. Moving a threshold down moves the operating point up
 # and to the right along the ROC curve, finding more of the true cases at the cost of more
-# false alarms; moving it up does the opposite. The network was trained with balanced
-# class weights, which push probabilities up, so most of its tuned thresholds lie above 0.5.
+# false alarms; moving it up does the opposite.
 # Which point is right depends on what a missed case and a false alarm
 # cost, which is why :class:`~cardionet_sk.ThresholdOptimizer` offers several objectives
 # (see the threshold tuning example).

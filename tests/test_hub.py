@@ -14,7 +14,9 @@ from huggingface_hub import HfApi
 
 from cardionet_sk import CardioNetClassifier, list_pretrained
 from cardionet_sk.datasets import load_sample
-from cardionet_sk.hub import DEFAULT_REPO_ID, _resolve
+from cardionet_sk.hub import DEFAULT_MODEL, DEFAULT_REPO_ID, _resolve
+
+ROOT = Path(__file__).resolve().parents[1]
 
 TINY = {"filters": (4,), "kernel_sizes": (3,), "dense_units": 8, "epochs": 1, "random_state": 0}
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -222,10 +224,22 @@ def test_embedded_default_classifies_the_bundled_sample():
 
 
 def test_embedded_default_is_listed_and_resolves_by_name_and_repo_id(tmp_path, offline):
-    assert "cardionet-ptbxl" in list_pretrained()
-    by_name = CardioNetClassifier.from_pretrained("cardionet-ptbxl")
+    assert DEFAULT_MODEL in list_pretrained()
+    default = CardioNetClassifier.from_pretrained()
+    by_name = CardioNetClassifier.from_pretrained(DEFAULT_MODEL)
     by_repo = CardioNetClassifier.from_pretrained(DEFAULT_REPO_ID, cache_dir=tmp_path)
-    assert by_name.pretrained_config_ == by_repo.pretrained_config_
+    sample = load_sample().data[:4]
+    np.testing.assert_array_equal(default.predict_proba(sample), by_name.predict_proba(sample))
+    np.testing.assert_array_equal(by_repo.predict_proba(sample), by_name.predict_proba(sample))
+
+
+def test_the_default_is_the_benchmarks_choice():
+    # The best macro AUC on fold 9 among the models that classify >= 100 ECGs per second.
+    results = json.loads((ROOT / "benchmarks" / "results" / "superdiagnostic.json").read_text())
+    assert DEFAULT_MODEL == results["default_model"]
+    assert results["models"][DEFAULT_MODEL]["ecg_per_second"] >= 100
+    fast = [m for m in results["models"].values() if m["ecg_per_second"] >= 100]
+    assert results["models"][DEFAULT_MODEL]["macro_auc"] == max(m["macro_auc"] for m in fast)
 
 
 def test_embedded_models_are_listed_with_their_task_without_tensorflow():
@@ -289,8 +303,8 @@ def test_single_embedded_models_record_their_hub_repo_id():
             assert config.repo_id == _resolve._EMBEDDED_REPO_IDS[model["name"]]
 
 
-def test_embedded_default_rejects_500_hz_records():
-    clf = CardioNetClassifier.from_pretrained()
+def test_embedded_cnn_rejects_500_hz_records():
+    clf = CardioNetClassifier.from_pretrained("cardionet-ptbxl")
     with pytest.raises(
         ValueError, match="X has 5000 features, but CardioNetClassifier is expecting 1000"
     ):

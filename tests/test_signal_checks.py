@@ -170,7 +170,7 @@ def test_fit_warns_at_the_classifier_rate(sample):
 
 
 def test_sampling_rate_is_saved_and_loaded(small_clf, tmp_path):
-    clf = CardioNetClassifier.from_pretrained()
+    clf = CardioNetClassifier.from_pretrained("cardionet-ptbxl")
     assert clf.sampling_rate == clf.pretrained_config_.input.sampling_rate == 100
     small_clf.set_params(sampling_rate=250).save_pretrained(tmp_path)
     small_clf.set_params(sampling_rate=100)

@@ -25,10 +25,17 @@ from ._config import (
     ModelConfig,
 )
 from ._folder import load_weights, push_folder, read_model_config, save_model_folder
-from ._resolve import DEFAULT_REPO_ID, EMBEDDED_DIR, list_pretrained, resolve_model_dir
+from ._resolve import (
+    DEFAULT_MODEL,
+    DEFAULT_REPO_ID,
+    EMBEDDED_DIR,
+    list_pretrained,
+    resolve_model_dir,
+)
 
 __all__ = [
     "CONFIG_NAME",
+    "DEFAULT_MODEL",
     "DEFAULT_REPO_ID",
     "EMBEDDED_DIR",
     "ENSEMBLE_NAME",
