@@ -209,8 +209,8 @@ def main():
         "",
         "¹ Strodthoff et al. (2020), PTB-XL benchmark, fold 10. "
         "² The published CardioNet release, fold 10, with its fixed thresholds. "
-        "³ Wall time of the `train_pretrained.py` run that trained the shipped model, on its own "
-        "machine ("
+        "³ Wall time of the `train_pretrained.py` run that trained the shipped model (an "
+        "ensemble: the sum of its members'), on its own machine ("
         + "; ".join(f"{n}: {r['trained_on']}" for n, r in rows.items() if "trained_on" in r)
         + "): machines of the same kind have run up to three times faster or slower from one "
         "session to the next, so compare inference speed (ECG/s, measured here in one run) "

@@ -28,6 +28,7 @@ TABLES = [
     "thresholds",
     "cardionet-ptbxl",
     "resnet1d-wang-ptbxl",
+    "resnet1d-wang-ptbxl-5s",
     "xresnet1d50-ptbxl",
     "inception1d-ptbxl",
     "load_ptbxl",

@@ -139,6 +139,11 @@ BENCHMARK_TABLES = {
         3,
         "resnet1d-wang-ptbxl",
     ),
+    "resnet1d-wang-ptbxl-5s": (
+        "python benchmarks/train_pretrained.py --model resnet1d-wang-ptbxl-5s",
+        3,
+        "resnet1d-wang-ptbxl-5s",
+    ),
     "xresnet1d50-ptbxl": (
         "python benchmarks/train_pretrained.py --model xresnet1d50-ptbxl",
         3,

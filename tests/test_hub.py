@@ -266,6 +266,7 @@ def test_every_shipped_architecture_is_embedded():
         "cardionet-ptbxl": "cardionet",
         "resnet1d-wang-ptbxl": "resnet1d_wang",
         "resnet1d-wang-ptbxl-all": "resnet1d_wang",
+        "resnet1d-wang-ptbxl-5s": "resnet1d_wang",
         "xresnet1d50-ptbxl": "xresnet1d",
     }
     for name, architecture in architectures.items():
@@ -365,3 +366,12 @@ def test_h5_that_is_not_a_cardionet_is_rejected(tmp_path):
         file.create_group("model_weights").attrs["layer_names"] = []
     with pytest.raises(ValueError, match="does not hold a CardioNet CNN"):
         CardioNetClassifier.from_pretrained(tmp_path)
+
+
+def test_the_package_with_its_embedded_models_fits_a_25_mb_wheel():
+    # The files a wheel packs, uncompressed: an upper bound of its size.
+    package = ROOT / "cardionet_sk"
+    size = sum(
+        p.stat().st_size for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    )
+    assert size <= 25 * 1024**2, f"{size / 1024**2:.1f} MiB"
