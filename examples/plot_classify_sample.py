@@ -24,8 +24,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import classification_report
 
-from cardionet_sk import CardioNetClassifier
+from cardionet_sk import CardioNetClassifier, list_pretrained
 from cardionet_sk.datasets import load_sample
+from cardionet_sk.hub import DEFAULT_MODEL
 
 sample = load_sample()
 X, y = sample.data, sample.target
@@ -39,21 +40,13 @@ print(
 # :meth:`~cardionet_sk.CardioNetClassifier.from_pretrained` without arguments loads the
 # default embedded model, :data:`cardionet_sk.hub.DEFAULT_MODEL`: the most accurate of the
 # embedded models that classify at least 100 ECGs per second on two CPU cores, trained on
-# PTB-XL folds 1-8. Its configuration, a :class:`~cardionet_sk.hub.ModelConfig`, says what input
-# it expects and which thresholds :meth:`~cardionet_sk.CardioNetClassifier.predict`
-# applies.
+# PTB-XL folds 1-8. :func:`~cardionet_sk.list_pretrained` describes each embedded model, and
+# the thresholds are those :meth:`~cardionet_sk.CardioNetClassifier.predict` applies.
 
 clf = CardioNetClassifier.from_pretrained()
-config = clf.pretrained_config_
-print(config.name, "-", config.architecture)
-print(
-    "input:",
-    config.input.n_timesteps,
-    "samples at",
-    config.input.sampling_rate,
-    "Hz, leads",
-    ", ".join(config.input.leads),
-)
+details = {m["name"]: m for m in list_pretrained(details=True)}[DEFAULT_MODEL]
+print(DEFAULT_MODEL, "-", details["architecture"])
+print(details["description"])
 print(
     "thresholds:", dict(zip(clf.classes_, np.round(clf.threshold, 3).tolist()))
 )

@@ -117,9 +117,9 @@ plt.show()
 # ----------------------------
 #
 # The thresholds of the embedded model were tuned to maximise each class's F1 score on
-# records of PTB-XL folds 1-8 held out from its training, not on these records. Moving a threshold down moves the operating point up
-# and to the right along the ROC curve, finding more of the true cases at the cost of more
-# false alarms; moving it up does the opposite.
+# records of PTB-XL folds 1-8 held out from its training, not on these records. Moving a
+# threshold down moves the operating point up and to the right along the ROC curve, finding
+# more of the true cases at the cost of more false alarms; moving it up does the opposite.
 # Which point is right depends on what a missed case and a false alarm
 # cost, which is why :class:`~cardionet_sk.ThresholdOptimizer` offers several objectives
 # (see the threshold tuning example).

@@ -36,7 +36,9 @@ from cardionet_sk import LEADS, CardioNetClassifier
 from cardionet_sk.datasets import load_sample
 
 sample = load_sample()
-clf = CardioNetClassifier.from_pretrained("cardionet-ptbxl")  # the published CNN
+clf = CardioNetClassifier.from_pretrained(
+    "cardionet-ptbxl"
+)  # the published CNN
 head = clf.model_.get_layer("probabilities")
 last_conv = clf.model_.get_layer("conv3")
 network = keras.Model(clf.model_.inputs, [last_conv.output, head.input])
