@@ -116,6 +116,7 @@ def main():
         ),
         task="superdiagnostic",
         metrics=card,
+        repo_id=f"cardionet-sk/{args.name}",
     )
     machine = describe_machine()
     result = {

@@ -14,6 +14,12 @@ for all classes, on fold 9 itself); trainable parameters, training wall time
 and inference speed in ECGs per second. Fold 10, the benchmark's test fold, is not
 available here: the published numbers below are on fold 10, ours on fold 9.
 
+It also names the default model (``choose_default``), which
+``cardionet_sk.hub.DEFAULT_MODEL`` must equal (a test checks): among the models
+that classify at least ``MIN_ECG_PER_SECOND`` ECGs per second here, the fastest
+whose macro AUC is no different (paired bootstrap) from the most accurate of them;
+speeds within ``SPEED_TOLERANCE`` count as equal, and then the more accurate is chosen.
+
 Writes ``benchmarks/results/superdiagnostic.md``, ``superdiagnostic.json`` and
 ``superdiagnostic_roc.png``.
 """
@@ -34,6 +40,8 @@ from _common import machine as describe_machine
 
 #: The slowest inference, in ECGs per second on 2 CPU cores, that the default model may have.
 MIN_ECG_PER_SECOND = 100
+#: Relative difference in speed below which two models count as equally fast.
+SPEED_TOLERANCE = 0.1
 #: Strodthoff et al. (2020), superdiagnostic task, 100 Hz, test fold 10: macro AUC.
 PUBLISHED_BENCHMARK = {
     "resnet1d_wang": 0.930,
@@ -89,6 +97,39 @@ def describe(clf):
     }
 
 
+def paired_difference(y, proba, reference, n_bootstrap):
+    """Macro AUC of ``proba`` minus that of ``reference`` on the same records, with the 95 %
+    interval of the paired bootstrap (the same resampled records for both)."""
+
+    def difference(records):
+        return macro_auc(y[records], proba[records]) - macro_auc(y[records], reference[records])
+
+    return difference(np.arange(len(y))), bootstrap(difference, len(y), n_bootstrap)
+
+
+def choose_default(rows, y, probas, n_bootstrap):
+    """The model ``from_pretrained()`` loads: among those at ``MIN_ECG_PER_SECOND`` or more,
+    the fastest whose macro AUC is no different from the most accurate one's (of models
+    as fast as each other, within ``SPEED_TOLERANCE``, the more accurate).
+
+    *No different*: the paired interval of the difference holds zero, the standard by which
+    these benchmarks call nothing an improvement. Each fast model's row records its
+    difference to the most accurate fast model (``difference_to_top_fast``).
+    """
+    fast = [name for name in rows if rows[name]["ecg_per_second"] >= MIN_ECG_PER_SECOND]
+    top = max(fast, key=lambda name: rows[name]["macro_auc"])
+    for name in fast:
+        rows[name]["difference_to_top_fast"], rows[name]["difference_to_top_fast_95ci"] = (
+            paired_difference(y, probas[name], probas[top], n_bootstrap)
+        )
+    tied = [name for name in fast if rows[name]["difference_to_top_fast_95ci"][1] >= 0]
+    fastest = max(rows[name]["ecg_per_second"] for name in tied)
+    # Speeds within SPEED_TOLERANCE of the fastest are one speed (one run's timing noise):
+    # of those, the most accurate.
+    quick = [n for n in tied if rows[n]["ecg_per_second"] >= (1 - SPEED_TOLERANCE) * fastest]
+    return max(quick, key=lambda name: rows[name]["macro_auc"])
+
+
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -134,16 +175,10 @@ def main():
         probas[name] = proba
     best = max(rows, key=lambda name: rows[name]["macro_auc"])
     for name, row in rows.items():
-
-        def difference(records, name=name):
-            return macro_auc(y9[records], probas[name][records]) - macro_auc(
-                y9[records], probas[best][records]
-            )
-
-        row["difference_to_best"] = difference(np.arange(len(y9)))
-        row["difference_to_best_95ci"] = bootstrap(difference, len(y9), args.bootstrap)
-    fast = [name for name in rows if rows[name]["ecg_per_second"] >= MIN_ECG_PER_SECOND]
-    default = max(fast, key=lambda name: rows[name]["macro_auc"])
+        row["difference_to_best"], row["difference_to_best_95ci"] = paired_difference(
+            y9, probas[name], probas[best], args.bootstrap
+        )
+    default = choose_default(rows, y9, probas, args.bootstrap)
 
     machine = describe_machine()
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -172,9 +207,11 @@ def main():
         "model with the highest, with a 95 % paired bootstrap interval (an interval that "
         "holds zero is no difference). Published numbers are on fold 10, not available here.",
         "",
-        f"`CardioNetClassifier.from_pretrained()` with no name loads **{default}**: the "
-        f"highest macro AUC among the models that classify at least {MIN_ECG_PER_SECOND} "
-        "ECGs per second here.",
+        f"`CardioNetClassifier.from_pretrained()` with no name loads **{default}**: among "
+        f"the models that classify at least {MIN_ECG_PER_SECOND} ECGs per second here, the "
+        "fastest whose macro AUC is no different from the highest of them (a paired "
+        "interval that holds zero); of models within "
+        f"{SPEED_TOLERANCE:.0%} of each other's speed, the more accurate.",
         "",
         "| model | macro AUC (95 % CI) | "
         + " | ".join(f"{c} AUC" for c in classes)

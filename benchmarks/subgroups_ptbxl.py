@@ -2,8 +2,8 @@
 
     python benchmarks/subgroups_ptbxl.py [--data-home DIR] [--bootstrap 1000] [--write-models]
 
-For each superdiagnostic model of ``superdiagnostic_models``, with its shipped (possibly
-calibrated) probabilities and its shipped thresholds, and for each subgroup of
+For each superdiagnostic model and ensemble of ``superdiagnostic_models``, with its
+shipped (possibly calibrated) probabilities and its shipped thresholds, and for each subgroup of
 fold 9 (all records; male, female; age < 40, 40-59, 60-79, >= 80, and the records
 of unknown age, if any): record count, positives per class, macro and per-class
 ROC AUC, and per-class sensitivity and specificity, each with a 95 % bootstrap
@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import rankdata
 
-from cardionet_sk import CardioNetClassifier, apply_thresholds
+from cardionet_sk import CardioNetClassifier, MultilabelVotingClassifier, apply_thresholds
 from cardionet_sk.datasets import fetch_ptbxl
-from cardionet_sk.hub import EMBEDDED_DIR
+from cardionet_sk.hub import EMBEDDED_DIR, ENSEMBLE_CARD_FIELDS
 from cardionet_sk.hub._card import subgroup_tables
 
 from _common import RESULTS, ptbxl_data_home, superdiagnostic_models
@@ -144,20 +144,15 @@ def model_subgroups(clf, X, y, masks, classes, n_bootstrap):
     }
 
 
-def write_model(name, clf, subgroups):
-    """Store ``subgroups`` in the metrics of the embedded model folder ``name``."""
-    config = clf.pretrained_config_
-    clf.save_pretrained(
-        EMBEDDED_DIR / name,
-        weights_dtype=config.weights_dtype,
-        metrics={**(config.metrics or {}), "subgroups": subgroups},
-        name=config.name,
-        description=config.description,
-        training=config.training,
-        repo_id=config.repo_id,
-        task=config.task,
-        class_descriptions=config.class_descriptions,
-    )
+def write_model(name, model, subgroups):
+    """Store ``subgroups`` in the metrics of the embedded model (or ensemble) folder ``name``."""
+    config = model.pretrained_config_
+    if isinstance(model, MultilabelVotingClassifier):
+        card = {field: config[field] for field in ENSEMBLE_CARD_FIELDS if field in config}
+    else:
+        card = config.resave_arguments()
+    metrics = {**(card.get("metrics") or {}), "subgroups": subgroups}
+    model.save_pretrained(EMBEDDED_DIR / name, **{**card, "metrics": metrics})
 
 
 def write_reports(results, command, machine, ages):
@@ -203,7 +198,7 @@ def main():
     masks = subgroup_masks(data.age, data.sex)
 
     results = {}
-    for name in superdiagnostic_models():
+    for name in superdiagnostic_models(ensembles=True):
         clf = CardioNetClassifier.from_pretrained(name)
         results[name] = model_subgroups(clf, X, y, masks, classes, args.bootstrap)
         if args.write_models:

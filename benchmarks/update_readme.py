@@ -27,6 +27,7 @@ TABLES = [
     "ptbxl_tasks",
     "thresholds",
     "cardionet-ptbxl",
+    "cardionet-ptbxl-onecycle",
     "resnet1d-wang-ptbxl",
     "resnet1d-wang-ptbxl-5s",
     "xresnet1d50-ptbxl",

@@ -7,7 +7,6 @@ batch of records at a time: memory holds one batch of signals, never the archive
 
 import contextlib
 import copy
-import dataclasses
 import errno
 import glob
 import os
@@ -21,6 +20,8 @@ import numpy as np
 from ._constants import LEADS
 from .datasets import read_record
 from .datasets._records import _record_name
+from .hub._config import ConfigError
+from .hub._ensemble_config import ensemble_model_config
 
 #: Characters that make an argument a glob pattern (those of :func:`glob.glob`).
 _GLOB_MAGIC = re.compile(r"[*?[]")
@@ -192,28 +193,27 @@ def _scoring_ensemble(ensemble):
 
     unchecked = [_unchecked(getattr(m, "estimator", m)) for m in ensemble.estimators_]
     configs: list[Any] = [getattr(clf, "pretrained_config_", None) for _, clf in unchecked]
-    if any(
-        c is None or (c.input, c.preprocessing) != (configs[0].input, configs[0].preprocessing)
-        for c in configs
-    ):
+    card = getattr(ensemble, "pretrained_config_", None) or {}
+    try:
+        if any(c is None for c in configs):
+            raise ConfigError("a member is no saved model")
+        config = ensemble_model_config(
+            {
+                **card,
+                "classes": np.asarray(ensemble.classes_).tolist(),
+                "thresholds": np.broadcast_to(ensemble.threshold, len(ensemble.classes_)).tolist(),
+            },
+            configs,
+        )
+    except ConfigError as exc:
         raise ValueError(
             "the command line scores an ensemble whose members are saved models that take "
             "the same records (rate, length and leads); score this one in Python."
-        )
+        ) from exc
     predictor = copy.copy(ensemble)
     predictor.estimators_ = [FrozenEstimator(member) for member, _ in unchecked]
     names = list(ensemble.named_estimators_)
     predictor.named_estimators_ = Bunch(**dict(zip(names, predictor.estimators_)))
-    card = getattr(ensemble, "pretrained_config_", None) or {}
-    # The members' shared config, with the ensemble's own classes, thresholds and card.
-    config = dataclasses.replace(
-        configs[0],
-        architecture=" + ".join(c.architecture for c in configs),
-        thresholds=tuple(np.broadcast_to(ensemble.threshold, len(ensemble.classes_)).tolist()),
-        **{field: card.get(field) for field in ("name", "description", "task", "training")},
-        metrics=card.get("metrics"),
-        repo_id=None,
-    )
     return Model(predictor, predictor, config)
 
 

@@ -13,12 +13,19 @@ from sklearn.utils import Bunch
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
 from sklearn.utils.validation import check_is_fitted
 
+from . import hub
 from ._compat import Interval, fit_context
 from ._multilabel_meta import MultilabelMetaClassifier
 from ._response import positive_proba
 from ._thresholds import apply_thresholds
 from ._validation import check_thresholds
-from .hub._config import ENSEMBLE_FORMAT_VERSION, ENSEMBLE_NAME, read_ensemble_config
+from .hub._ensemble_config import (
+    ENSEMBLE_CARD_FIELDS,
+    ENSEMBLE_FORMAT_VERSION,
+    ENSEMBLE_NAME,
+    ensemble_model_config,
+    read_ensemble_config,
+)
 
 
 class MultilabelVotingClassifier(MultilabelMetaClassifier):
@@ -191,9 +198,9 @@ class MultilabelVotingClassifier(MultilabelMetaClassifier):
         """Save a fitted ensemble of :class:`CardioNetClassifier` members as one folder.
 
         The folder holds ``ensemble.json`` (member names and weights, classes,
-        thresholds, card fields) and each member's own model folder under
-        ``members/``; :meth:`from_pretrained` loads it. It is written to a
-        temporary folder first and moved into place.
+        thresholds, card fields), a model card ``README.md`` and each member's
+        own model folder under ``members/``; :meth:`from_pretrained` loads it.
+        It is written to a temporary folder first and moved into place.
 
         Parameters
         ----------
@@ -201,8 +208,9 @@ class MultilabelVotingClassifier(MultilabelMetaClassifier):
             Folder to write. An ensemble folder already there is replaced; any
             other folder that is not empty is left alone, with an error.
         **card
-            ``name``, ``description``, ``training``, ``task``, ``metrics``:
-            text and numbers that describe the ensemble.
+            ``name``, ``description``, ``training``, ``task``, ``metrics``,
+            ``repo_id``: text and numbers that describe the ensemble, shown in
+            its model card (``README.md``) with its members' input contract.
 
         Returns
         -------
@@ -217,7 +225,7 @@ class MultilabelVotingClassifier(MultilabelMetaClassifier):
                 "Only an ensemble of CardioNetClassifier members (frozen or not) can be saved "
                 "as a model folder; save other estimators with joblib."
             )
-        unknown = sorted(set(card) - {"name", "description", "training", "task", "metrics"})
+        unknown = sorted(set(card) - set(ENSEMBLE_CARD_FIELDS))
         if unknown:
             raise TypeError(f"Unknown card fields {unknown}.")
         target = Path(save_directory)
@@ -229,8 +237,23 @@ class MultilabelVotingClassifier(MultilabelMetaClassifier):
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
         try:
             for name, member in zip(self.named_estimators_, members):
-                member.save_pretrained(staging / "members" / name)
-            (staging / ENSEMBLE_NAME).write_text(json.dumps(self._config(card), indent=2) + "\n")
+                # A loaded member keeps its card, leads and storage precision (float16
+                # weights saved as float32 would double in size, not gain precision).
+                config = getattr(member, "pretrained_config_", None)
+                member.save_pretrained(
+                    staging / "members" / name,
+                    **({} if config is None else config.resave_arguments()),
+                )
+            config = self._config(card)
+            (staging / ENSEMBLE_NAME).write_text(json.dumps(config, indent=2) + "\n")
+            # The members' configs, as just written: the card shows their input contract.
+            members_config = [
+                hub.ModelConfig.read(staging / "members" / name, architectures=None)
+                for name in self.named_estimators_
+            ]
+            hub.model_card(ensemble_model_config(config, members_config)).save(
+                staging / hub.MODEL_CARD_NAME
+            )
             # The old ensemble goes only once the new one is complete.
             old = target.with_name(f"{staging.name}.old") if target.exists() else None
             if old is not None:
@@ -279,7 +302,6 @@ class MultilabelVotingClassifier(MultilabelMetaClassifier):
             If the folder is no ensemble, or its ``ensemble.json`` is malformed
             or disagrees with its members.
         """
-        from . import hub
         from ._classifier import CardioNetClassifier
 
         path = hub.resolve_model_dir(directory)

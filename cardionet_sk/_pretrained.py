@@ -140,8 +140,9 @@ class PretrainedMixin:
         ----------
         repo_id_or_path : str or path-like, default=None
             ``None`` for the default embedded model,
-            :data:`cardionet_sk.hub.DEFAULT_MODEL` (the most accurate that
-            classifies at least 100 ECGs per second on 2 CPU cores); the name of an embedded model
+            :data:`cardionet_sk.hub.DEFAULT_MODEL` (among the models that
+            classify at least 100 ECGs per second on 2 CPU cores, the fastest as
+            accurate as the most accurate of them); the name of an embedded model
             (:func:`~cardionet_sk.list_pretrained`) or the Hub repository it is
             published as; a folder written by :meth:`save_pretrained`; or a
             Hugging Face Hub repository id, downloaded with

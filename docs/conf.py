@@ -134,6 +134,11 @@ BENCHMARK_TABLES = {
         3,
         "cardionet-ptbxl",
     ),
+    "cardionet-ptbxl-onecycle": (
+        "python benchmarks/train_pretrained.py --model cardionet-ptbxl-onecycle",
+        3,
+        "cardionet-ptbxl-onecycle",
+    ),
     "resnet1d-wang-ptbxl": (
         "python benchmarks/train_pretrained.py --model resnet1d-wang-ptbxl",
         3,

@@ -128,6 +128,18 @@ def test_an_ensemble_saves_and_loads_as_one_model_folder(saved, sample):
     assert loaded.pretrained_config_["task"] == "superdiagnostic"
 
 
+def test_an_ensemble_folder_has_a_model_card_with_its_thresholds_and_input(saved):
+    ensemble, folder = saved
+    card = (folder / "README.md").read_text()
+    assert card.startswith("---\n") and "library_name: cardionet-sk" in card
+    assert "# two nets" in card
+    assert (
+        "predict` applies the thresholds " + ", ".join(f"{c} 0.40" for c in ensemble.classes_)
+        in card
+    )
+    assert "## Intended use" in card and "## Known limitations" in card
+
+
 def test_an_embedded_ensemble_is_listed_with_its_task(saved, monkeypatch):
     _, folder = saved
     monkeypatch.setattr(_resolve, "EMBEDDED_DIR", folder.parent)
@@ -200,3 +212,26 @@ def test_saving_over_a_folder_that_is_no_ensemble_is_refused(saved, tmp_path):
     folder = ensemble.save_pretrained(tmp_path / "again")
     assert ensemble.save_pretrained(folder) == folder
     assert MultilabelVotingClassifier.from_pretrained(folder).n_classes_ == 5
+
+
+def test_loaded_members_keep_their_card_and_float16_weights(sample, tmp_path):
+    member = CardioNetClassifier(**TINY).fit(sample.data, sample.target)
+    half = CardioNetClassifier.from_pretrained(
+        member.save_pretrained(tmp_path / "half", weights_dtype="float16", name="half net")
+    )
+    ensemble = MultilabelVotingClassifier(
+        [("half", FrozenEstimator(half)), ("full", FrozenEstimator(member))]
+    ).fit(sample.data, sample.target)
+    folder = ensemble.save_pretrained(tmp_path / "ensemble")
+    stored = {
+        name: json.loads((folder / "members" / name / "config.json").read_text())
+        for name in ("half", "full")
+    }
+    assert stored["half"]["weights_dtype"] == "float16"
+    assert stored["full"]["weights_dtype"] == "float32"
+    assert stored["half"]["name"] == "half net"
+    np.testing.assert_allclose(
+        MultilabelVotingClassifier.from_pretrained(folder).predict_proba(sample.data),
+        ensemble.predict_proba(sample.data),
+        rtol=1e-6,
+    )

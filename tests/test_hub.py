@@ -234,12 +234,20 @@ def test_embedded_default_is_listed_and_resolves_by_name_and_repo_id(tmp_path, o
 
 
 def test_the_default_is_the_benchmarks_choice():
-    # The best macro AUC on fold 9 among the models that classify >= 100 ECGs per second.
+    # Among the models that classify >= 100 ECGs per second, the fastest whose fold-9 macro
+    # AUC is no different (paired interval holding zero) from the most accurate of them.
+    # Speeds within 10 % count as one (timing noise); of those, the more accurate.
     results = json.loads((ROOT / "benchmarks" / "results" / "superdiagnostic.json").read_text())
-    assert DEFAULT_MODEL == results["default_model"]
-    assert results["models"][DEFAULT_MODEL]["ecg_per_second"] >= 100
-    fast = [m for m in results["models"].values() if m["ecg_per_second"] >= 100]
-    assert results["models"][DEFAULT_MODEL]["macro_auc"] == max(m["macro_auc"] for m in fast)
+    fast = {n: m for n, m in results["models"].items() if m["ecg_per_second"] >= 100}
+    top = max(fast, key=lambda n: fast[n]["macro_auc"])
+    assert fast[top]["difference_to_top_fast"] == 0
+    tied = [n for n, m in fast.items() if m["difference_to_top_fast_95ci"][1] >= 0]
+    assert top in tied
+    fastest = max(fast[n]["ecg_per_second"] for n in tied)
+    # Speeds within 10 % are one speed: of those, the more accurate.
+    quick = [n for n in tied if fast[n]["ecg_per_second"] >= 0.9 * fastest]
+    chosen = max(quick, key=lambda n: fast[n]["macro_auc"])
+    assert DEFAULT_MODEL == results["default_model"] == chosen
 
 
 def test_embedded_models_are_listed_with_their_task_without_tensorflow():
@@ -268,6 +276,8 @@ def test_every_shipped_architecture_is_embedded():
         "resnet1d-wang-ptbxl-all": "resnet1d_wang",
         "resnet1d-wang-ptbxl-5s": "resnet1d_wang",
         "xresnet1d50-ptbxl": "xresnet1d",
+        "inception1d-ptbxl": "inception1d",
+        "ensemble-ptbxl": "ensemble",
     }
     for name, architecture in architectures.items():
         clf = CardioNetClassifier.from_pretrained(name)

@@ -13,7 +13,9 @@ from cardionet_sk.hub import (
     MODEL_CARD_NAME,
     InputSpec,
     ModelConfig,
+    ensemble_model_config,
     model_card,
+    read_ensemble_config,
 )
 
 CLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
@@ -137,7 +139,16 @@ def test_card_with_subgroups_keeps_its_hub_metadata(tmp_path):
 @pytest.mark.parametrize("name", list_pretrained())
 def test_embedded_card_is_the_card_its_config_writes(name):
     folder = EMBEDDED_DIR / name
-    if not (folder / CONFIG_NAME).is_file():
-        pytest.skip("an ensemble's card is its members'")
-    config = ModelConfig.read(folder, architectures=None)
-    assert (folder / MODEL_CARD_NAME).read_text() == str(model_card(config))
+    if (folder / CONFIG_NAME).is_file():
+        config = ModelConfig.read(folder, architectures=None)
+    else:
+        ensemble = read_ensemble_config(folder)
+        members = [
+            ModelConfig.read(folder / "members" / m["name"], architectures=None)
+            for m in ensemble["members"]
+        ]
+        config = ensemble_model_config(ensemble, members)
+    card = (folder / MODEL_CARD_NAME).read_text()
+    assert card == str(model_card(config))
+    if config.task == "superdiagnostic":
+        assert "## Performance by subgroup" in card

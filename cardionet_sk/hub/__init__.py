@@ -16,13 +16,18 @@ This package imports neither TensorFlow nor the classifier: the classifier's
 from ._card import model_card
 from ._config import (
     CONFIG_NAME,
-    ENSEMBLE_NAME,
     FORMAT_VERSION,
     MODEL_CARD_NAME,
     WEIGHTS_NAME,
     ConfigError,
     InputSpec,
     ModelConfig,
+)
+from ._ensemble_config import (
+    ENSEMBLE_CARD_FIELDS,
+    ENSEMBLE_NAME,
+    ensemble_model_config,
+    read_ensemble_config,
 )
 from ._folder import load_weights, push_folder, read_model_config, save_model_folder
 from ._resolve import (
@@ -38,6 +43,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "DEFAULT_REPO_ID",
     "EMBEDDED_DIR",
+    "ENSEMBLE_CARD_FIELDS",
     "ENSEMBLE_NAME",
     "FORMAT_VERSION",
     "MODEL_CARD_NAME",
@@ -45,10 +51,12 @@ __all__ = [
     "ConfigError",
     "InputSpec",
     "ModelConfig",
+    "ensemble_model_config",
     "list_pretrained",
     "load_weights",
     "model_card",
     "push_folder",
+    "read_ensemble_config",
     "read_model_config",
     "resolve_model_dir",
     "save_model_folder",

@@ -28,10 +28,6 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.weights.h5"
 MODEL_CARD_NAME = "README.md"
 
-#: The file that makes a folder an ensemble of model folders (``members/<name>``).
-ENSEMBLE_NAME = "ensemble.json"
-ENSEMBLE_FORMAT_VERSION = 1
-
 _AGGREGATIONS = ("mean", "max")
 _CROP_INFERENCES = ("sliding", "whole")
 _WEIGHTS_DTYPES = ("float32", "float16")
@@ -338,6 +334,29 @@ class ModelConfig:
 
     # -- derived -----------------------------------------------------------------------------
 
+    def resave_arguments(self):
+        """What ``save_pretrained`` needs to write a model loaded from this config again
+        with the same input contract, storage precision and card (benchmarks add metrics
+        to embedded models; an ensemble saves its loaded members)."""
+        return {
+            "sampling_rate": self.input.sampling_rate,
+            "lead_names": list(self.input.leads),
+            "units": self.input.units,
+            "weights_dtype": self.weights_dtype,
+            **{
+                name: getattr(self, name)
+                for name in (
+                    "name",
+                    "description",
+                    "training",
+                    "repo_id",
+                    "task",
+                    "class_descriptions",
+                    "metrics",
+                )
+            },
+        }
+
     @property
     def n_labels(self):
         """Number of network outputs: one per class, or one for a binary model."""
@@ -512,51 +531,3 @@ def _jsonable(value):
     if isinstance(value, np.generic):
         return value.item()
     return value
-
-
-def read_ensemble_config(path):
-    """The checked content of an ensemble folder's ``ensemble.json``.
-
-    An ensemble (:class:`~cardionet_sk.MultilabelVotingClassifier`) is saved as
-    this file, naming its members and their weights, and one model folder per
-    member under ``members/``, each with its own :class:`ModelConfig`.
-    """
-    source = path / ENSEMBLE_NAME
-    if not source.is_file():
-        raise ConfigError(f"{path} is not an ensemble folder: it has no {ENSEMBLE_NAME}.")
-    try:
-        config = json.loads(source.read_text())
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{source} is not valid JSON: {exc}.") from exc
-    if not isinstance(config, dict) or config.get("format_version") != ENSEMBLE_FORMAT_VERSION:
-        raise ConfigError(f"{source}: format_version must be {ENSEMBLE_FORMAT_VERSION}.")
-    members = config.get("members")
-    if not (
-        isinstance(members, list)
-        and members
-        and all(
-            isinstance(m, dict)
-            and isinstance(m.get("name"), str)
-            and Path(m["name"]).name == m["name"]
-            and (path / "members" / m["name"]).is_dir()
-            and isinstance(m.get("weight"), (int, float))
-            and m["weight"] >= 0
-            for m in members
-        )
-    ):
-        raise ConfigError(
-            f"{source}: field 'members' must list folder names under members/ with "
-            "non-negative weights."
-        )
-    classes, thresholds = config.get("classes"), config.get("thresholds")
-    if not (
-        isinstance(classes, list)
-        and isinstance(thresholds, list)
-        and len(classes) == len(thresholds)
-        and all(isinstance(t, (int, float)) and 0 <= t <= 1 for t in thresholds)
-    ):
-        raise ConfigError(
-            f"{source}: fields 'classes' and 'thresholds' must be lists of equal length, "
-            "the thresholds in [0, 1]."
-        )
-    return config
