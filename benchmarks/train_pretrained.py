@@ -7,8 +7,9 @@
 ``-5s``), ``xresnet1d50-ptbxl`` and ``inception1d-ptbxl``, the PTB-XL benchmark's
 networks trained on random crops with a one-cycle schedule, with a time budget
 sized for two CPU cores. ``cardionet-ptbxl-onecycle`` is a shorter run of the
-CNN's recipe, kept for its result. ``--output`` writes the model folder elsewhere
-than into the package (for a trial run).
+CNN's recipe, kept for its result and not embedded: its folder goes to
+``benchmarks/.models``. ``--output`` writes the model folder elsewhere (for a trial
+run).
 
 Protocol (Strodthoff et al. 2020): train on folds 1-8 (the records of a random
 20 % of their patients held out for early stopping), tune one decision threshold per class with
@@ -106,6 +107,7 @@ PRESETS = {
         "summary": "The published CardioNet 1D-CNN (4,135,717 trainable parameters)",
         "recipe": CNN_RECIPE_TEXT + ", 30 epochs",
         "repo_id": "cardionet-sk/cardionet-ptbxl-onecycle",
+        "embedded": False,
     },
     "resnet1d-wang-ptbxl": {
         "settings": {"architecture": "resnet1d_wang", **CROP_RECIPE, "epochs": 30},
@@ -192,11 +194,15 @@ def main():
     parser.add_argument(
         "--output",
         type=Path,
-        default=EMBEDDED_DIR,
-        help="folder the model folder <model> is written into (default: the embedded models)",
+        default=None,
+        help="folder the model folder <model> is written into (default: the embedded models; "
+        "benchmarks/.models for a preset that is not embedded)",
     )
     args = parser.parse_args()
     preset = PRESETS[args.model]
+    if args.output is None:
+        embedded = preset.get("embedded", True)
+        args.output = EMBEDDED_DIR if embedded else Path(__file__).parent / ".models"
 
     start = time.perf_counter()
     data = load(args.data_home)
