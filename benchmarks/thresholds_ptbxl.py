@@ -2,8 +2,8 @@
 
     python benchmarks/thresholds_ptbxl.py [--data-home DIR] [--models NAME ...]
 
-The models (by default the published CNN, ``cardionet-ptbxl``, and the default
-model, ``hub.DEFAULT_MODEL``) are embedded models trained on folds 1-8 by
+The models (by default the published CNN, ``cardionet-ptbxl``, and the most
+accurate, ``ensemble-ptbxl``) are embedded models trained on folds 1-8 by
 ``benchmarks/train_pretrained.py`` (or, for an ensemble, built by
 ``build_ensemble.py``). Fold 9 only reports, under two tuning protocols:
 
@@ -44,7 +44,6 @@ from cardionet_sk import (
     tune_thresholds,
 )
 from cardionet_sk.datasets import fetch_ptbxl
-from cardionet_sk.hub import DEFAULT_MODEL
 
 from _common import RESULTS, cross_fitted_predictions, ptbxl_data_home
 from _common import machine as describe_machine
@@ -185,9 +184,7 @@ def main():
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data-home", type=Path, default=None)
-    parser.add_argument(
-        "--models", nargs="+", default=list(dict.fromkeys(["cardionet-ptbxl", DEFAULT_MODEL]))
-    )
+    parser.add_argument("--models", nargs="+", default=["cardionet-ptbxl", "ensemble-ptbxl"])
     parser.add_argument("--min-sensitivity", type=float, default=0.6)
     args = parser.parse_args()
 
