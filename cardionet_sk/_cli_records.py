@@ -193,10 +193,14 @@ def _scoring_ensemble(ensemble):
 
     unchecked = [_unchecked(getattr(m, "estimator", m)) for m in ensemble.estimators_]
     configs: list[Any] = [getattr(clf, "pretrained_config_", None) for _, clf in unchecked]
+    unscorable = (
+        "the command line scores an ensemble whose members are saved models that take "
+        "the same records (rate, length and leads); score this one in Python."
+    )
+    if any(c is None for c in configs):
+        raise ValueError(unscorable)
     card = getattr(ensemble, "pretrained_config_", None) or {}
     try:
-        if any(c is None for c in configs):
-            raise ConfigError("a member is no saved model")
         config = ensemble_model_config(
             {
                 **card,
@@ -206,10 +210,7 @@ def _scoring_ensemble(ensemble):
             configs,
         )
     except ConfigError as exc:
-        raise ValueError(
-            "the command line scores an ensemble whose members are saved models that take "
-            "the same records (rate, length and leads); score this one in Python."
-        ) from exc
+        raise ValueError(unscorable) from exc
     predictor = copy.copy(ensemble)
     predictor.estimators_ = [FrozenEstimator(member) for member, _ in unchecked]
     names = list(ensemble.named_estimators_)

@@ -239,10 +239,10 @@ class MultilabelVotingClassifier(MultilabelMetaClassifier):
             for name, member in zip(self.named_estimators_, members):
                 # A loaded member keeps its card, leads and storage precision (float16
                 # weights saved as float32 would double in size, not gain precision).
-                config = getattr(member, "pretrained_config_", None)
+                loaded = getattr(member, "pretrained_config_", None)
                 member.save_pretrained(
                     staging / "members" / name,
-                    **({} if config is None else config.resave_arguments()),
+                    **({} if loaded is None else loaded.resave_arguments()),
                 )
             config = self._config(card)
             (staging / ENSEMBLE_NAME).write_text(json.dumps(config, indent=2) + "\n")
