@@ -245,8 +245,10 @@ def report(load):
         "",
         "`python benchmarks/ptbxl_tasks.py` (one run after another, resumable). Trained on "
         "the labelled records of folds 1-8 (20 % of their patients held out to choose the "
-        "epoch), reported on fold 9: macro AUC with its 95 % bootstrap interval. *Fine-tuned*: "
-        f"from the superdiagnostic model `{PRETRAINED}`, a new output layer, half the epochs. "
+        "epoch), reported on fold 9: macro AUC with its 95 % bootstrap interval. *Scratch*: "
+        f"{SCRATCH_EPOCHS} epochs, or the benchmark's 50 where they fit a 40-minute budget "
+        f"(the form statements, fewest records). *Fine-tuned*: from the superdiagnostic model "
+        f"`{PRETRAINED}`, a new output layer, {SCRATCH_EPOCHS // 2} epochs. "
         "Published: Strodthoff et al. (2021), resnet1d_wang, **fold 10** (not available here). "
         "Minutes: to the end of the best epoch, and for the whole run; machines of one kind "
         "have differed by up to three times from session to session.",
