@@ -336,6 +336,11 @@ def report(load):
 def embedded_run():
     """The finished candidate with the highest best validation macro AUC, and its result."""
     finished = [name for name in EMBEDDED_CANDIDATES if (OUT / f"{name}.json").exists()]
+    if not finished:
+        raise FileNotFoundError(
+            f"No finished run to embed: run one of {', '.join(EMBEDDED_CANDIDATES)} first "
+            f"(--runs {EMBEDDED_CANDIDATES[0]})."
+        )
     results = {name: json.loads((OUT / f"{name}.json").read_text()) for name in finished}
     best = max(finished, key=lambda name: max(results[name]["val_macro_auc"]))
     return best, results[best]
