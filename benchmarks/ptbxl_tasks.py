@@ -17,7 +17,8 @@ bootstrap interval (1,000 resamples of the records).
   ``SCRATCH_EPOCHS`` (the other tasks: about 17,000 training records each).
 - ``finetuned``: ``CardioNetClassifier(init="resnet1d-wang-ptbxl")``, the
   superdiagnostic model's network with a new output layer, the body frozen for
-  the first epoch; half the epochs, a lower learning rate. Not for the
+  the first epoch; ``SCRATCH_EPOCHS // 2`` epochs (at most half those from scratch),
+  a lower learning rate. Not for the
   superdiagnostic task itself, which that model was trained on.
 
 The learning curve (run ``curve``) stands in for a user's own labels: the rhythm
