@@ -109,7 +109,8 @@ LONG_FINETUNING = "all-finetuned-long"
 #: The embedded all-statements model (``--embed``) is the candidate with the higher best
 #: validation macro AUC (held-out records of folds 1-8; fold 9 plays no part in the choice).
 EMBEDDED_CANDIDATES, EMBEDDED_NAME = ("all-finetuned", LONG_FINETUNING), "resnet1d-wang-ptbxl-all"
-CURVE_TASKS, CURVE_SIZES = ("rhythm", "form"), (500, 2000)
+#: The learning curve's (task, training-set size) pairs.
+CURVES = [(task, size) for task in ("rhythm", "form") for size in (500, 2000)]
 #: More epochs for the small training sets of the learning curve: an epoch is short.
 CURVE_EPOCHS = {"scratch": 40, "finetuned": 20}
 OUT = RESULTS / "ptbxl_tasks"
@@ -119,8 +120,7 @@ def runs():
     """Every run, in the order they are done: name, task, start, training-set size."""
     curve = [
         (f"curve-{task}-{size}-{start}", task, start, size)
-        for task in CURVE_TASKS
-        for size in CURVE_SIZES
+        for task, size in CURVES
         for start in ("scratch", "finetuned")
     ]
     tasks = [
@@ -211,24 +211,23 @@ def train_and_score(name, task, start, size, data, checkpoints, models):
 def curve_differences(load):
     """Paired bootstrap of fine-tuned minus scratch fold-9 macro AUC, per curve task and size."""
     differences = {}
-    for task in CURVE_TASKS:
-        for size in CURVE_SIZES:
-            files = [OUT / f"curve-{task}-{size}-{start}.fold9.npy" for start in SETTINGS]
-            if not all(f.exists() for f in files):
-                continue
-            data = load(task)  # read once, and only when a pair of runs is there to compare
-            scratch, finetuned = (np.load(f) for f in files)
-            run = json.loads((OUT / f"curve-{task}-{size}-scratch.json").read_text())
-            labels = ~np.isin(data.target_names, run["labels_left_out"])
-            y9 = data.target[data.fold == 9][:, labels]
+    for task, size in CURVES:
+        files = [OUT / f"curve-{task}-{size}-{start}.fold9.npy" for start in SETTINGS]
+        if not all(f.exists() for f in files):
+            continue
+        data = load(task)  # read once, and only when a pair of runs is there to compare
+        scratch, finetuned = (np.load(f) for f in files)
+        run = json.loads((OUT / f"curve-{task}-{size}-scratch.json").read_text())
+        labels = ~np.isin(data.target_names, run["labels_left_out"])
+        y9 = data.target[data.fold == 9][:, labels]
 
-            def gain(rows, y9=y9, scratch=scratch, finetuned=finetuned):
-                return macro_auc(y9[rows], finetuned[rows]) - macro_auc(y9[rows], scratch[rows])
+        def gain(rows, y9=y9, scratch=scratch, finetuned=finetuned):
+            return macro_auc(y9[rows], finetuned[rows]) - macro_auc(y9[rows], scratch[rows])
 
-            differences[f"{task}-{size}"] = {
-                "difference": gain(np.arange(len(y9))),
-                "difference_95ci": bootstrap(gain, len(y9)),
-            }
+        differences[f"{task}-{size}"] = {
+            "difference": gain(np.arange(len(y9))),
+            "difference_95ci": bootstrap(gain, len(y9)),
+        }
     return differences
 
 
@@ -255,8 +254,10 @@ def report(load):
         "`python benchmarks/ptbxl_tasks.py` (one run after another, resumable). Trained on "
         "the labelled records of folds 1-8 (20 % of their patients held out to choose the "
         "epoch), reported on fold 9: macro AUC with its 95 % bootstrap interval. *Scratch*: "
-        f"{SCRATCH_EPOCHS} epochs, or the benchmark's 50 where they fit a 40-minute budget "
-        f"(the form statements, fewest records). *Fine-tuned*: from the superdiagnostic model "
+        f"{SCRATCH_EPOCHS} epochs, or the benchmark's {max(FULL_SCHEDULE.values())} where "
+        f"they fit a {SETTINGS['scratch']['max_time'] // 60}-minute budget (the "
+        f"{', '.join(FULL_SCHEDULE)} statements, fewest records). *Fine-tuned*: from the "
+        "superdiagnostic model "
         f"`{PRETRAINED}`, a new output layer, {SCRATCH_EPOCHS // 2} epochs. "
         "Published: Strodthoff et al. (2021), resnet1d_wang, **fold 10** (not available here). "
         "Minutes: to the end of the best epoch, and for the whole run; machines of one kind "
@@ -307,27 +308,26 @@ def report(load):
         "minutes scratch / fine-tuned |",
         "|---|---:|---|---|---|---|",
     ]
-    for task in CURVE_TASKS:
-        for size in CURVE_SIZES:
-            pair = [results.get(f"curve-{task}-{size}-{start}") for start in SETTINGS]
-            if None in pair:
-                continue
-            cells = [
-                f"{r['fold9_macro_auc']:.3f} ({r['fold9_macro_auc_95ci'][0]:.3f}-"
-                f"{r['fold9_macro_auc_95ci'][1]:.3f})"
-                for r in pair
-            ]
-            d = differences.get(f"{task}-{size}")
-            diff = (
-                f"{d['difference']:+.3f} ({d['difference_95ci'][0]:+.3f} to "
-                f"{d['difference_95ci'][1]:+.3f})"
-                if d
-                else ""
-            )
-            lines.append(
-                f"| {task} | {pair[0]['training_records']} | {cells[0]} | {cells[1]} | {diff} | "
-                f"{pair[0]['minutes']:.1f} / {pair[1]['minutes']:.1f} |"
-            )
+    for task, size in CURVES:
+        pair = [results.get(f"curve-{task}-{size}-{start}") for start in SETTINGS]
+        if None in pair:
+            continue
+        cells = [
+            f"{r['fold9_macro_auc']:.3f} ({r['fold9_macro_auc_95ci'][0]:.3f}-"
+            f"{r['fold9_macro_auc_95ci'][1]:.3f})"
+            for r in pair
+        ]
+        d = differences.get(f"{task}-{size}")
+        diff = (
+            f"{d['difference']:+.3f} ({d['difference_95ci'][0]:+.3f} to "
+            f"{d['difference_95ci'][1]:+.3f})"
+            if d
+            else ""
+        )
+        lines.append(
+            f"| {task} | {pair[0]['training_records']} | {cells[0]} | {cells[1]} | {diff} | "
+            f"{pair[0]['minutes']:.1f} / {pair[1]['minutes']:.1f} |"
+        )
     (RESULTS / "ptbxl_tasks.md").write_text("\n".join(lines) + "\n")
     (RESULTS / "ptbxl_tasks.json").write_text(
         json.dumps({"runs": results, "curve_differences": differences}, indent=2) + "\n"
