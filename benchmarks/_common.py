@@ -107,10 +107,13 @@ class EpochClock(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         # The user's callbacks run before the classifier's: val_macro_auc is not in the logs
-        # yet, val_loss (Keras' own) is.
+        # yet, val_loss (Keras' own) is, when records are held out.
         self.times.append(time.perf_counter() - self.start)
-        loss = (logs or {}).get("val_loss", float("nan"))
+        losses = ", ".join(
+            f"{key.replace('_', ' ')} {(logs or {})[key]:.4f}"
+            for key in ("loss", "val_loss")
+            if key in (logs or {})
+        )
         print(
-            f"{self.name}: epoch {epoch + 1}, {self.times[-1] / 60:.1f} min, val loss {loss:.4f}",
-            flush=True,
+            f"{self.name}: epoch {epoch + 1}, {self.times[-1] / 60:.1f} min, {losses}", flush=True
         )

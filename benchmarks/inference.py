@@ -1,6 +1,6 @@
 """Inference speed of the embedded models: classifier, bare Keras, TensorFlow Lite and ONNX.
 
-    python benchmarks/inference.py [--data-home DIR] [--records 2193]
+    python benchmarks/inference.py [--data-home DIR] [--records 2193] [--models NAME ...]
 
 For every embedded superdiagnostic model (``superdiagnostic_models``), on the same
 ``--records`` records of PTB-XL fold 9 (the 52 sample records repeated
@@ -12,7 +12,8 @@ without ``--data-home``), ECG records per second through
   (``crop_inference="whole"``), ``predict_proba`` over overlapping crops
   instead (``crop_inference="sliding"``, the benchmark's evaluation);
 - the bare Keras network, ``model_.predict`` on standardised crops made
-  beforehand: the same network work, none of the rest;
+  beforehand (each also rolled by the model's test-time shifts): the same
+  network work, none of the rest;
 - each export, batches of 32 records: TensorFlow Lite float32, float16
   weights, int8 weights, full int8 (weights and activations, their ranges from
   64 training records of fold 8; without the calibration maps, which full int8
@@ -25,6 +26,7 @@ layers per record, over the machine's float32 matrix-product throughput
 each export, and the macro ROC AUC of each export on the timed records (with
 labels from fold 9) next to the float32 export's, show what quantization costs.
 Every timing is the fastest of ``--repeats`` runs after one untimed warm-up.
+With ``--models``, only those models are timed and the others' results are kept.
 """
 
 import argparse
@@ -98,9 +100,12 @@ def macs_per_record(clf):
 
 
 def network_inputs(clf, X):
-    """The standardised crops (or records) the network sees for ``X``, one after another."""
+    """The standardised crops (or records) the network sees for ``X``, one after another,
+    and again rolled by each of its test-time shifts."""
     windows = clf._validate_X(X, reset=False, check_signals=False)  # the classifier's own cut
-    return standardize(windows.reshape(-1, *windows.shape[2:]), clf.mean_, clf.scale_)
+    windows = windows.reshape(-1, *windows.shape[2:])
+    rolled = [np.roll(windows, s, axis=1) if s else windows for s in clf.test_time_shifts or [0]]
+    return standardize(np.concatenate(rolled), clf.mean_, clf.scale_)
 
 
 def matmul_flops(n=2048, repeats=5):
@@ -246,16 +251,18 @@ def main():
     parser.add_argument("--records", type=int, default=2193, help="fold-9 records timed")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--models", nargs="+", default=None)
     args = parser.parse_args()
     X, y, representative = records(args.data_home, args.records)
+    previous = RESULTS / "inference.json"
     results = {
         "n_records": len(X),
         "records": "PTB-XL fold 9" if y is not None else "the 52 sample records, repeated",
         "matmul_gflops": matmul_flops() / 1e9,
-        "models": {},
+        "models": json.loads(previous.read_text())["models"] if args.models else {},
     }
     with tempfile.TemporaryDirectory() as folder:
-        for name in superdiagnostic_models():
+        for name in args.models or superdiagnostic_models():
             results["models"][name] = benchmark_model(
                 name, X, y, representative, args, Path(folder)
             )

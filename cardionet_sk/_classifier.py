@@ -27,7 +27,7 @@ from ._keras.inference import predict_batches
 from ._pretrained import PretrainedMixin
 from ._thresholds import apply_thresholds
 from ._training import TrainingMixin
-from ._validation import check_thresholds
+from ._validation import check_test_time_shifts, check_thresholds
 from ._windowing import predict_windows
 
 # Windows per call of keras.Model.predict: large enough to keep the per-call overhead small.
@@ -132,6 +132,13 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
     max_shift : int, default=0
         Augmentation: roll every training record circularly by a random number
         of timesteps in ``[-max_shift, max_shift]``, drawn anew each epoch.
+    test_time_shifts : array-like of int, default=None
+        Test-time augmentation: :meth:`predict_proba` averages the network's
+        probabilities of every window it takes (the whole record, or each
+        crop) rolled circularly by each of these numbers of timesteps, before
+        windows are aggregated and calibration maps applied; e.g. ``(0, 250,
+        500, 750)`` for a network trained with ``max_shift``. Each shift costs
+        one more pass of the network. ``None`` predicts each window once.
     lr_schedule : {"cosine", "one_cycle"}, default=None
         Learning rate per epoch: ``None`` keeps ``learning_rate``; ``"cosine"``
         decays it to zero over ``epochs``; ``"one_cycle"`` warms up from
@@ -272,6 +279,7 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
         "crop_stride": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "crop_inference": [StrOptions({"sliding", "whole"})],
         "max_shift": [Interval(numbers.Integral, 0, None, closed="left")],
+        "test_time_shifts": ["array-like", None],
         "lr_schedule": [StrOptions({"cosine", "one_cycle"}), None],
         "monitor": [StrOptions({"val_loss", "val_macro_auc"})],
         "max_time": [Interval(numbers.Real, 0, None, closed="neither"), None],
@@ -316,6 +324,7 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
         crop_stride=None,
         crop_inference="sliding",
         max_shift=0,
+        test_time_shifts=None,
         lr_schedule=None,
         monitor="val_loss",
         max_time=None,
@@ -351,6 +360,7 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
         self.crop_stride = crop_stride
         self.crop_inference = crop_inference
         self.max_shift = max_shift
+        self.test_time_shifts = test_time_shifts
         self.lr_schedule = lr_schedule
         self.monitor = monitor
         self.max_time = max_time
@@ -469,9 +479,20 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
         if unknown:
             raise ValueError(f"Unknown predict__ parameters {unknown}; only batch_size is routed.")
         batch_size = routed.get("batch_size", max(self.batch_size, 256))
+        shifts = check_test_time_shifts(self.test_time_shifts)
 
         def predict(windows):
-            return predict_batches(self.model_, windows, batch_size, self.mean_, self.scale_)
+            outputs = [
+                predict_batches(
+                    self.model_,
+                    np.roll(windows, shift, axis=1) if shift else windows,
+                    batch_size,
+                    self.mean_,
+                    self.scale_,
+                )
+                for shift in shifts
+            ]
+            return outputs[0] if len(outputs) == 1 else np.mean(outputs, axis=0)
 
         proba = predict_windows(predict, X, self.window_aggregation, chunk_size=_PREDICT_CHUNK)
         if self.calibration is not None:

@@ -241,6 +241,7 @@ class PretrainedMixin:
             crop_size=config.crop_size,
             crop_stride=config.crop_stride,
             crop_inference=config.crop_inference,
+            test_time_shifts=config.test_time_shifts,
             standardize=config.standardization is not None,
             # For a legacy release, the rate of the windows the network takes.
             sampling_rate=config.input.sampling_rate,

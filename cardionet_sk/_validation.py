@@ -143,6 +143,19 @@ def check_thresholds(threshold, n_classes, *, name="threshold"):
     return threshold
 
 
+def check_test_time_shifts(shifts):
+    """``test_time_shifts`` as a tuple of ints; ``(0,)`` (predict once) for ``None``."""
+    if shifts is None:
+        return (0,)
+    values = np.asarray(shifts)
+    if values.ndim != 1 or values.size == 0 or not np.issubdtype(values.dtype, np.integer):
+        raise ValueError(
+            "test_time_shifts must be None or a non-empty list of integers (timesteps); "
+            f"got {shifts!r}."
+        )
+    return tuple(int(v) for v in values)
+
+
 def check_training_target(y, n_records, *, class_names, require_both_values, estimator_name):
     """Validate the ``y`` of a classifier's fit and find its class names.
 

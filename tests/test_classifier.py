@@ -287,6 +287,23 @@ def test_max_shift_changes_training_but_not_prediction_shape():
     assert shifted.predict_proba(X).shape == (24, 5)
 
 
+def test_test_time_shifts_average_the_probabilities_of_rolled_records():
+    X, y = make_ecgs()
+    clf = CardioNetClassifier(**TINY).fit(X, y)
+    once = [clf.predict_proba(np.roll(X, s, axis=1)) for s in (0, 5, -20)]
+    averaged = clf.set_params(test_time_shifts=[0, 5, -20]).predict_proba(X)
+    np.testing.assert_allclose(averaged, np.mean(once, axis=0), atol=1e-6)
+    assert not np.allclose(averaged, once[0])
+
+
+@pytest.mark.parametrize("shifts", [[], [0.5, 1], [[0, 1]], "0"])
+def test_malformed_test_time_shifts_are_rejected(shifts):
+    X, y = make_ecgs()
+    clf = CardioNetClassifier(**TINY).fit(X, y).set_params(test_time_shifts=shifts)
+    with pytest.raises(ValueError, match="test_time_shifts"):
+        clf.predict_proba(X)
+
+
 def test_validation_split_holds_out_records_for_early_stopping():
     X, y = make_ecgs(n_records=40)
     with_validation = CardioNetClassifier(**{**TINY, "epochs": 2}, batch_size=8).fit(X, y)

@@ -103,6 +103,18 @@ def test_whole_record_inference_is_one_pass_in_the_graph(fitted, sample, tmp_pat
     assert metadata["crop_inference"] == "whole" and metadata["crop_stride"] is None
 
 
+def test_test_time_shifts_are_in_the_graph(fitted, sample, tmp_path):
+    # Shifts beyond the window length wrap, as np.roll does; each crop is rolled on its own.
+    X = sample[0]
+    fitted.set_params(test_time_shifts=[0, 100, -30, 1250])
+    try:
+        model_path, metadata_path = export_model(fitted, tmp_path / "tta.tflite")
+        np.testing.assert_allclose(tflite_proba(model_path, X), fitted.predict_proba(X), atol=1e-4)
+    finally:
+        fitted.set_params(test_time_shifts=None)
+    assert json.loads(metadata_path.read_text())["test_time_shifts"] == [0, 100, -30, 1250]
+
+
 def test_sidecar(fitted, sample, tmp_path):
     _, _, names = sample
     fitted.set_params(threshold=0.3)

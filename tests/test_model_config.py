@@ -53,6 +53,8 @@ def test_config_round_trips_through_its_json(folder):
         (lambda c: c.__setitem__("classes", ["NORM", "NORM", "A", "B", "C"]), "classes"),
         (lambda c: c.__setitem__("window_aggregation", "os.system"), "window_aggregation"),
         (lambda c: c.__setitem__("crop_inference", "everything"), "crop_inference"),
+        (lambda c: c.__setitem__("test_time_shifts", [0, 2.5]), "test_time_shifts"),
+        (lambda c: c.__setitem__("test_time_shifts", []), "test_time_shifts"),
         (lambda c: c.__setitem__("class_descriptions", ["one"]), "class_descriptions"),
         (lambda c: c.__setitem__("task", 5), "task"),
         (lambda c: c.__setitem__("architecture", "builtins.eval"), "architecture"),
@@ -137,6 +139,21 @@ def test_folder_saved_without_calibration_loads_uncalibrated(folder, tmp_path):
 def test_folder_saved_before_whole_record_inference_predicts_crops(folder, tmp_path):
     old = tamper(folder, tmp_path, lambda c: c.pop("crop_inference"))
     assert CardioNetClassifier.from_pretrained(old).crop_inference == "sliding"
+
+
+def test_folder_saved_before_test_time_shifts_predicts_once(folder, tmp_path):
+    old = tamper(folder, tmp_path, lambda c: c.pop("test_time_shifts"))
+    assert CardioNetClassifier.from_pretrained(old).test_time_shifts is None
+
+
+def test_test_time_shifts_round_trip(tmp_path):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(12, 64, 12)).astype(np.float32)
+    y = (X[:, :, :2].mean(axis=1) > 0).astype(int)
+    clf = CardioNetClassifier(**TINY, test_time_shifts=(0, 16, 32)).fit(X, y)
+    loaded = CardioNetClassifier.from_pretrained(clf.save_pretrained(tmp_path / "model"))
+    assert loaded.test_time_shifts == [0, 16, 32]
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), atol=1e-6)
 
 
 def test_malformed_calibration_map_is_rejected(folder, tmp_path):

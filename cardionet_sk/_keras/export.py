@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._calibration_maps import _EPS, Calibrator
 from .._constants import LEADS
-from .._validation import check_thresholds
+from .._validation import check_test_time_shifts, check_thresholds
 from .._version import __version__
 
 FORMATS = ("tflite", "onnx", "saved_model")
@@ -180,6 +180,12 @@ def serving_function(clf, n_timesteps):
     stride = clf._prediction_stride()
     crop = clf.crop_size if stride is not None and n_timesteps > clf.crop_size else None
     reduce = tf.reduce_mean if clf.window_aggregation == "mean" else tf.reduce_max
+    shifts = check_test_time_shifts(clf.test_time_shifts)
+
+    def network(windows):
+        """The network's probabilities of ``windows``, averaged over the test-time shifts."""
+        outputs = [model(_roll(windows, shift), training=False) for shift in shifts]
+        return outputs[0] if len(outputs) == 1 else tf.add_n(outputs) / len(outputs)
 
     signature = [tf.TensorSpec((None, n_timesteps, n_leads), tf.float32, name="records")]
 
@@ -187,17 +193,25 @@ def serving_function(clf, n_timesteps):
     def serve(records):
         x = (records - mean) / scale
         if crop is None:
-            proba = model(x, training=False)
+            proba = network(x)
         else:
             crops = tf.signal.frame(x, crop, stride, axis=1)  # (batch, n_crops, crop, leads)
             n_crops = crops.shape[1]
-            proba = model(tf.reshape(crops, (-1, crop, n_leads)), training=False)
+            proba = network(tf.reshape(crops, (-1, crop, n_leads)))
             proba = reduce(tf.reshape(proba, (-1, n_crops, proba.shape[-1])), axis=1)
         if calibrators is not None:
             proba = calibrate(proba, calibrators)
         return {"probabilities": tf.identity(proba, name="probabilities")}
 
     return serve
+
+
+def _roll(windows, shift):
+    """``np.roll(windows, shift, axis=1)`` out of slices: every runtime has those, not Roll."""
+    shift %= windows.shape[1]
+    if shift == 0:
+        return windows
+    return tf.concat([windows[:, -shift:], windows[:, :-shift]], axis=1)
 
 
 def calibrate(proba, calibrators):
@@ -321,6 +335,7 @@ def export_metadata(clf, n_timesteps, format, quantize):
         "crop_stride": clf._prediction_stride(),
         "crop_inference": clf.crop_inference,
         "window_aggregation": clf.window_aggregation,
+        "test_time_shifts": list(check_test_time_shifts(clf.test_time_shifts)),
         "cardionet_sk_version": __version__,
     }
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .._calibration_maps import Calibrator
-from .._validation import check_thresholds
+from .._validation import check_test_time_shifts, check_thresholds
 from .._version import __version__
 
 #: Version of the config.json layout this package writes. Readers for older versions live
@@ -110,6 +110,10 @@ class ModelConfig:
     crop_inference : {"sliding", "whole"}
         Whether such a network predicts overlapping crops of a longer record
         or the whole record at once; absent (older folders) is ``"sliding"``.
+    test_time_shifts : list of int or None
+        Circular shifts (timesteps) whose probabilities prediction averages
+        (test-time augmentation); ``None`` (and absent, in older folders)
+        predicts once.
     preprocessing : dict or None
         :class:`~cardionet_sk.PTBXLWindower` parameters that turn the records
         described by ``input`` into what the network takes (legacy releases).
@@ -149,6 +153,7 @@ class ModelConfig:
     crop_size: int | None = None
     crop_stride: int | None = None
     crop_inference: str = "sliding"
+    test_time_shifts: list | None = None
     preprocessing: dict | None = None
     weights: str = WEIGHTS_NAME
     weights_dtype: str = "float32"
@@ -205,6 +210,11 @@ class ModelConfig:
             crop_size=clf.crop_size,
             crop_stride=clf.crop_stride,
             crop_inference=clf.crop_inference,
+            test_time_shifts=(
+                None
+                if clf.test_time_shifts is None
+                else list(check_test_time_shifts(clf.test_time_shifts))
+            ),
             weights_dtype=weights_dtype,
             **card,
         )
@@ -465,6 +475,11 @@ def _check_prediction(config, fail):
         fail("crop_size", f"is longer than the {spec.n_timesteps} timesteps of 'input'")
     if config.crop_inference not in _CROP_INFERENCES:
         fail("crop_inference", f"must be one of {list(_CROP_INFERENCES)}")
+    shifts = config.test_time_shifts
+    if shifts is not None and not (
+        isinstance(shifts, list) and shifts and all(_is_int(v) for v in shifts)
+    ):
+        fail("test_time_shifts", "must be null or a non-empty list of integers")
     if config.preprocessing is not None:
         if not isinstance(config.preprocessing, dict):
             fail("preprocessing", "must be null or an object")
