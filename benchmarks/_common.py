@@ -109,10 +109,11 @@ class EpochClock(keras.callbacks.Callback):
         # The user's callbacks run before the classifier's: val_macro_auc is not in the logs
         # yet, val_loss (Keras' own) is, when records are held out.
         self.times.append(time.perf_counter() - self.start)
+        logs = logs or {}
         losses = ", ".join(
-            f"{key.replace('_', ' ')} {(logs or {})[key]:.4f}"
+            f"{key.replace('_', ' ')} {logs[key]:.4f}"
             for key in ("loss", "val_loss")
-            if key in (logs or {})
+            if key in logs
         )
         print(
             f"{self.name}: epoch {epoch + 1}, {self.times[-1] / 60:.1f} min, {losses}", flush=True

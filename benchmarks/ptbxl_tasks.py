@@ -139,6 +139,18 @@ CURVE_EPOCHS = {"scratch": 40, "finetuned": 20}
 OUT = RESULTS / "ptbxl_tasks"
 
 
+def task_runs(starts):
+    """The runs of every whole task from each of ``starts``, the all-statements network first
+    (it is also the embedded all-statements model); the superdiagnostic model is not
+    fine-tuned from itself."""
+    return [
+        (f"{task}-{start}", task, start, None)
+        for task in ("all", "form", "rhythm", "diagnostic", "subdiagnostic", "superdiagnostic")
+        for start in starts
+        if not (task == "superdiagnostic" and start.startswith("finetuned"))
+    ]
+
+
 def runs():
     """Every run, in the order they are done: name, task, start, training-set size."""
     curve = [
@@ -146,19 +158,8 @@ def runs():
         for task, size in CURVES
         for start in ("scratch", "finetuned")
     ]
-    tasks = [
-        (f"{task}-{start}", task, start, None)
-        for task in ("all", "form", "rhythm", "diagnostic", "subdiagnostic", "superdiagnostic")
-        for start in ("scratch", "finetuned")
-        if not (task == "superdiagnostic" and start == "finetuned")
-    ]
-    all_folds = [
-        (f"{task}-{start}-folds-1-8", task, f"{start}-folds-1-8", None)
-        for task in TASKS
-        for start in ALL_FOLDS_EPOCHS
-        if not (task == "superdiagnostic" and start == "finetuned")
-    ]
-    # The all-statements network first: it is also the embedded all-statements model.
+    tasks = task_runs(("scratch", "finetuned"))
+    all_folds = task_runs([f"{start}-folds-1-8" for start in ALL_FOLDS_EPOCHS])
     return tasks[:1] + curve + tasks[1:] + [(LONG_FINETUNING, "all", "finetuned", None)] + all_folds
 
 
