@@ -30,6 +30,7 @@ TABLES = [
     "cardionet-ptbxl-onecycle",
     "resnet1d-wang-ptbxl",
     "resnet1d-wang-ptbxl-5s",
+    "resnet1d-wang-ptbxl-long",
     "xresnet1d50-ptbxl",
     "inception1d-ptbxl",
     "load_ptbxl",

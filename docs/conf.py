@@ -149,6 +149,11 @@ BENCHMARK_TABLES = {
         3,
         "resnet1d-wang-ptbxl-5s",
     ),
+    "resnet1d-wang-ptbxl-long": (
+        "python benchmarks/train_pretrained.py --model resnet1d-wang-ptbxl-long",
+        3,
+        "resnet1d-wang-ptbxl-long",
+    ),
     "xresnet1d50-ptbxl": (
         "python benchmarks/train_pretrained.py --model xresnet1d50-ptbxl",
         3,
