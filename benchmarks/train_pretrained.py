@@ -297,8 +297,8 @@ def main():
     training = (
         f"`python benchmarks/train_pretrained.py --model {args.model}` ({machine}, "
         f"{train_seconds / 60:.0f} min, {len(clf.history_['loss'])} epochs): folds 1-8 with "
-        f"the records of {held_out_share:.0%} of their patients held out for model selection; "
-        f"{preset['recipe']}; "
+        f"the records of {held_out_share * 100:.0f} % of their patients held out for model "
+        f"selection; {preset['recipe']}; "
         f"seed {preset['settings']['random_state']}. Thresholds maximise each class's F1 on fold 9."
     )
     metrics = {
