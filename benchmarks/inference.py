@@ -45,6 +45,7 @@ from sklearn.metrics import roc_auc_score
 from cardionet_sk import CardioNetClassifier
 from cardionet_sk._keras.export import export_model, tflite_interpreter, tflite_predict
 from cardionet_sk._statistics import standardize
+from cardionet_sk._validation import check_test_time_shifts
 from cardionet_sk.datasets import fetch_ptbxl, load_sample
 
 from _common import RESULTS, machine, superdiagnostic_models
@@ -104,7 +105,8 @@ def network_inputs(clf, X):
     and again rolled by each of its test-time shifts."""
     windows = clf._validate_X(X, reset=False, check_signals=False)  # the classifier's own cut
     windows = windows.reshape(-1, *windows.shape[2:])
-    rolled = [np.roll(windows, s, axis=1) if s else windows for s in clf.test_time_shifts or [0]]
+    shifts = check_test_time_shifts(clf.test_time_shifts)
+    rolled = [np.roll(windows, s, axis=1) if s else windows for s in shifts]
     return standardize(np.concatenate(rolled), clf.mean_, clf.scale_)
 
 
