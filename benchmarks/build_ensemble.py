@@ -4,13 +4,20 @@
 
 Candidates are the embedded single superdiagnostic models (``superdiagnostic_models``,
 calibrated by ``calibration_ptbxl.py``), or ``--candidates``. Every candidate
-was trained by ``train_pretrained.py`` with seed 0 and so holds out the same
-patients of folds 1-8 (checked: their ``validation_ecg_ids`` must agree). On
-those held-out records, which no candidate trained on, every subset of two or
+was trained by ``train_pretrained.py`` with seed 0, which holds out patients of
+folds 1-8 in one order: 10 % of them are the first half of 20 % (checked: the
+``validation_ecg_ids`` must nest). On the records every candidate held out,
+which no candidate trained on, every subset of two or
 more candidates is scored by the macro ROC AUC of its soft vote (the mean of
 the members' probabilities); the best subset becomes the ensemble, and its
 thresholds are tuned for F1 on the same records. Fold 9 plays no part in
 either choice: it only reports.
+
+The ensemble folder holds a copy of each member, and the package with every
+embedded model must fit a 25 MiB wheel: a candidate that fits in no ensemble of
+two within what the other models leave of it is dropped (its held-out records
+would only narrow the shared ones), and a subset larger than that is not
+scored.
 
 Writes the ensemble folder ``cardionet_sk/pretrained/<--name>`` (one
 :class:`~cardionet_sk.MultilabelVotingClassifier` folder with its members
@@ -36,28 +43,47 @@ from _common import RESULTS, ptbxl_data_home, superdiagnostic_models
 from _common import machine as describe_machine
 from calibration_ptbxl import evaluate_card
 
+#: The largest wheel allowed, uncompressed (``tests/test_hub.py`` checks the package against it).
+WHEEL_BUDGET = 25 * 1024**2
+
 
 def shared_held_out(data, names):
-    """Rows of ``data`` held out from training by every one of ``names``."""
+    """Rows of ``data`` held out from training by every one of ``names``.
+
+    The validation split takes whole patients in one seeded order, so with one seed a
+    model that holds out 10 % of the patients holds out the first half of what a 20 %
+    model holds out: the held-out sets nest, and the smallest is the one they share.
+    """
     ids = {
-        name: json.loads((RESULTS / f"{name}.json").read_text())["validation_ecg_ids"]
+        name: set(json.loads((RESULTS / f"{name}.json").read_text())["validation_ecg_ids"])
         for name in names
     }
-    first = sorted(ids[names[0]])
-    differing = [name for name in names if sorted(ids[name]) != first]
-    if differing:
+    smallest = min(names, key=lambda name: len(ids[name]))
+    not_nested = [name for name in names if not ids[smallest] <= ids[name]]
+    if not_nested:
         raise RuntimeError(
-            f"{differing} held out other records than {names[0]}: an ensemble's thresholds "
-            "need records that none of its members trained on; train them with the same seed."
+            f"{not_nested} trained on records that {smallest} held out: an ensemble's "
+            "thresholds need records that none of its members trained on; train them with "
+            "the same seed."
         )
-    return np.isin(data.ecg_id, first)
+    return np.isin(data.ecg_id, sorted(ids[smallest]))
 
 
-def choose_members(y, probas):
-    """The subset of two or more candidates whose soft vote has the best macro AUC."""
+def folder_size(folder):
+    """Bytes of the files under ``folder``, as a wheel packs them (uncompressed)."""
+    return sum(
+        p.stat().st_size for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    )
+
+
+def choose_members(y, probas, sizes, budget):
+    """The subset of two or more candidates whose soft vote has the best macro AUC, among
+    those whose ``sizes`` add up to no more than ``budget``."""
     scores = {}
     for size in range(2, len(probas) + 1):
         for subset in itertools.combinations(probas, size):
+            if sum(sizes[name] for name in subset) > budget:
+                continue
             mean = np.mean([probas[name] for name in subset], axis=0)
             scores[subset] = float(roc_auc_score(y, mean, average="macro"))
     best = max(scores, key=scores.get)
@@ -73,6 +99,20 @@ def main():
     parser.add_argument("--name", default="ensemble-ptbxl")
     args = parser.parse_args()
     candidates = args.candidates or superdiagnostic_models()
+    package = EMBEDDED_DIR.parent
+    budget = WHEEL_BUDGET - (folder_size(package) - folder_size(EMBEDDED_DIR / args.name))
+    sizes = {name: folder_size(EMBEDDED_DIR / name) for name in candidates}
+    too_large = [
+        name
+        for name in candidates
+        if sizes[name] + min(sizes[other] for other in candidates if other != name) > budget
+    ]
+    if too_large:
+        print(
+            f"left out, in no ensemble of two within the {budget / 1024**2:.1f} MiB left: "
+            f"{too_large}"
+        )
+        candidates = [name for name in candidates if name not in too_large]
     data = fetch_ptbxl(
         ptbxl_data_home(args.data_home), folds=range(1, 10), download_if_missing=False
     )
@@ -81,7 +121,7 @@ def main():
     models = {name: CardioNetClassifier.from_pretrained(name) for name in candidates}
     proba_held = {name: clf.predict_proba(data.data[held_out]) for name, clf in models.items()}
     proba9 = {name: clf.predict_proba(data.data[fold9]) for name, clf in models.items()}
-    members, subset_scores = choose_members(y_held, proba_held)
+    members, subset_scores = choose_members(y_held, proba_held, sizes, budget)
     for subset, score in sorted(subset_scores.items(), key=lambda item: -item[1]):
         print(f"held-out macro AUC {score:.4f}: {subset}", flush=True)
 
@@ -122,6 +162,7 @@ def main():
     result = {
         "members": members,
         "candidates": candidates,
+        "left_out_too_large": too_large,
         "held_out_subset_macro_auc": subset_scores,
         "validation_ecg_ids": [int(i) for i in data.ecg_id[held_out]],
         "train_minutes": train_minutes,
@@ -139,7 +180,14 @@ def main():
         "",
         f"`python benchmarks/build_ensemble.py` on {machine}. Subsets of the candidates scored "
         f"by the macro AUC of their soft vote on the {int(held_out.sum())} records of folds "
-        "1-8 that every candidate held out from training (fold 9 only reports):",
+        "1-8 that every candidate held out from training (fold 9 only reports)"
+        + (
+            f"; left out, as in no ensemble of two within the {budget / 1024**2:.1f} MiB the "
+            f"other embedded models leave of the 25 MiB wheel: {', '.join(too_large)}"
+            if too_large
+            else ""
+        )
+        + ":",
         "",
         "| members | held-out macro AUC | fold-9 macro AUC |",
         "|---|---|---|",

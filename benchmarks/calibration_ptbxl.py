@@ -4,7 +4,7 @@
 
 For each embedded superdiagnostic model (``superdiagnostic_models``), the records of
 folds 1-8 that ``train_pretrained.py`` held out from training for early
-stopping (the records of 20 % of the patients, listed as ``validation_ecg_ids``
+stopping (the records of 10 or 20 % of the patients, listed as ``validation_ecg_ids``
 in ``benchmarks/results/<model>.json``; the script checks that none of their
 patients has a training record) are predicted, and one calibration map per
 class is fitted on them with each method (Platt ``sigmoid``, ``isotonic``,

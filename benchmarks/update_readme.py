@@ -28,7 +28,6 @@ TABLES = [
     "thresholds",
     "cardionet-ptbxl",
     "cardionet-ptbxl-onecycle",
-    "cardionet-ptbxl-long",
     "resnet1d-wang-ptbxl",
     "resnet1d-wang-ptbxl-5s",
     "resnet1d-wang-ptbxl-long",

@@ -139,11 +139,6 @@ BENCHMARK_TABLES = {
         3,
         "cardionet-ptbxl-onecycle",
     ),
-    "cardionet-ptbxl-long": (
-        "python benchmarks/train_pretrained.py --model cardionet-ptbxl-long",
-        3,
-        "cardionet-ptbxl-long",
-    ),
     "resnet1d-wang-ptbxl": (
         "python benchmarks/train_pretrained.py --model resnet1d-wang-ptbxl",
         3,
