@@ -33,6 +33,7 @@ TABLES = [
     "resnet1d-wang-ptbxl-long",
     "xresnet1d50-ptbxl",
     "inception1d-ptbxl",
+    "inception1d-ptbxl-long",
     "load_ptbxl",
     "overhead",
     "signal_checks",

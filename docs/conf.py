@@ -164,6 +164,11 @@ BENCHMARK_TABLES = {
         3,
         "inception1d-ptbxl",
     ),
+    "inception1d-ptbxl-long": (
+        "python benchmarks/train_pretrained.py --model inception1d-ptbxl-long",
+        3,
+        "inception1d-ptbxl-long",
+    ),
     "ensemble-ptbxl": ("python benchmarks/build_ensemble.py", 2, "The embedded ensemble"),
     "levers": ("python benchmarks/levers_ptbxl.py", 2, "Inference-time levers"),
     "thresholds": ("python benchmarks/thresholds_ptbxl.py", 2, "Decision thresholds, fold 9"),
