@@ -99,6 +99,8 @@ def main():
     parser.add_argument("--name", default="ensemble-ptbxl")
     args = parser.parse_args()
     candidates = args.candidates or superdiagnostic_models()
+    if len(candidates) < 2:
+        raise SystemExit(f"An ensemble needs two candidates or more; got {candidates}.")
     package = EMBEDDED_DIR.parent
     budget = WHEEL_BUDGET - (folder_size(package) - folder_size(EMBEDDED_DIR / args.name))
     sizes = {name: folder_size(EMBEDDED_DIR / name) for name in candidates}
@@ -113,6 +115,8 @@ def main():
             f"{too_large}"
         )
         candidates = [name for name in candidates if name not in too_large]
+    if len(candidates) < 2:
+        raise SystemExit("No two candidates fit in the wheel together: no ensemble to build.")
     data = fetch_ptbxl(
         ptbxl_data_home(args.data_home), folds=range(1, 10), download_if_missing=False
     )

@@ -14,10 +14,10 @@ ResNet's and the Inception network's recipes on more records for more epochs.
 
 Protocol (Strodthoff et al. 2020): train on folds 1-8 (the records of a random
 20 % of their patients, 10 % for ``cardionet-ptbxl`` and the ``-long`` presets,
-held out for model selection), tune one decision
-threshold per class with tune_thresholds on fold 9, report fold 9. Fold 10, the
-official test fold, is not used. ``--data-home`` is a data home whose ``ptbxl/`` folder has
-the official PhysioNet layout (see ``fetch_ptbxl``); without it,
+held out for model selection), tune one decision threshold per class with
+tune_thresholds on fold 9, report fold 9. Fold 10, the official test fold, is
+not used. ``--data-home`` is a data home whose ``ptbxl/`` folder has the
+official PhysioNet layout (see ``fetch_ptbxl``); without it,
 ``../shared/data/ptbxl/unpack.py`` rebuilds one in a temporary folder.
 
 Writes the model folder ``cardionet_sk/pretrained/<model>`` (what
