@@ -41,7 +41,7 @@ from cardionet_sk.hub import EMBEDDED_DIR
 
 from _common import RESULTS, ptbxl_data_home, superdiagnostic_models
 from _common import machine as describe_machine
-from calibration_ptbxl import evaluate_card
+from calibration_ptbxl import evaluate_card, held_out_records
 
 #: The largest wheel allowed, uncompressed (``tests/test_hub.py`` checks the package against it).
 WHEEL_BUDGET = 25 * 1024**2
@@ -54,19 +54,16 @@ def shared_held_out(data, names):
     model that holds out 10 % of the patients holds out the first half of what a 20 %
     model holds out: the held-out sets nest, and the smallest is the one they share.
     """
-    ids = {
-        name: set(json.loads((RESULTS / f"{name}.json").read_text())["validation_ecg_ids"])
-        for name in names
-    }
-    smallest = min(names, key=lambda name: len(ids[name]))
-    not_nested = [name for name in names if not ids[smallest] <= ids[name]]
+    held_out = {name: held_out_records(data, name) for name in names}
+    smallest = min(names, key=lambda name: held_out[name].sum())
+    not_nested = [name for name in names if (held_out[smallest] & ~held_out[name]).any()]
     if not_nested:
         raise RuntimeError(
             f"{not_nested} trained on records that {smallest} held out: an ensemble's "
             "thresholds need records that none of its members trained on; train them with "
             "the same seed."
         )
-    return np.isin(data.ecg_id, sorted(ids[smallest]))
+    return held_out[smallest]
 
 
 def folder_size(folder):
