@@ -11,6 +11,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold
 
 from cardionet_sk import apply_thresholds, tune_thresholds
@@ -76,6 +77,23 @@ def bootstrap(statistic, n_records, n_resamples=1000, seed=0):
     values = [statistic(rng.integers(0, n_records, n_records)) for _ in range(n_resamples)]
     # NaN: a resample the statistic is undefined on (a class with one value), left out.
     return [float(v) for v in np.nanpercentile(values, [2.5, 97.5])]
+
+
+def macro_auc(y, proba):
+    """Macro ROC AUC; NaN for a resample in which a class has one value."""
+    if (y.sum(axis=0) == 0).any() or (y.sum(axis=0) == len(y)).any():
+        return np.nan
+    return float(roc_auc_score(y, proba, average="macro"))
+
+
+def paired_difference(y, proba, reference, n_bootstrap=1000):
+    """Macro AUC of ``proba`` minus that of ``reference`` on the same records, with the 95 %
+    interval of the paired bootstrap (the same resampled records for both)."""
+
+    def difference(records):
+        return macro_auc(y[records], proba[records]) - macro_auc(y[records], reference[records])
+
+    return difference(np.arange(len(y))), bootstrap(difference, len(y), n_bootstrap)
 
 
 def cross_fitted_predictions(proba, y, groups, **settings):

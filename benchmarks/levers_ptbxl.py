@@ -44,14 +44,19 @@ from pathlib import Path
 import numpy as np
 from scipy.special import logit
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold, cross_val_predict
 
 from cardionet_sk import CardioNetClassifier
 from cardionet_sk.datasets import fetch_ptbxl
 from cardionet_sk.hub import EMBEDDED_DIR
 
-from _common import RESULTS, bootstrap, ptbxl_data_home, superdiagnostic_models
+from _common import (
+    RESULTS,
+    macro_auc,
+    paired_difference,
+    ptbxl_data_home,
+    superdiagnostic_models,
+)
 from _common import machine as describe_machine
 from calibration_ptbxl import held_out_records
 
@@ -156,10 +161,6 @@ def previous_results():
     return json.loads(path.read_text())["models"]
 
 
-def macro_auc(y, proba):
-    return float(roc_auc_score(y, proba, average="macro"))
-
-
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -189,15 +190,12 @@ def main():
         base9 = probas["shipped"][1]
         results[name] = {"machine": machine, "levers": {}}
         for lever, (held, on9) in probas.items():
-
-            def gain(rows, on9=on9, base9=base9):
-                return macro_auc(y9[rows], on9[rows]) - macro_auc(y9[rows], base9[rows])
-
+            fold9_gain, fold9_gain_95ci = paired_difference(y9, on9, base9)
             results[name]["levers"][lever] = {
                 "held_out_macro_auc": macro_auc(y_held, held),
                 "fold9_macro_auc": macro_auc(y9, on9),
-                "fold9_gain": gain(np.arange(len(y9))),
-                "fold9_gain_95ci": bootstrap(gain, len(y9)),
+                "fold9_gain": fold9_gain,
+                "fold9_gain_95ci": fold9_gain_95ci,
             }
             print(name, lever, json.dumps(results[name]["levers"][lever]), flush=True)
         if args.write_models:

@@ -35,7 +35,14 @@ from sklearn.metrics import f1_score, recall_score, roc_auc_score, roc_curve
 from cardionet_sk import CardioNetClassifier
 from cardionet_sk.datasets import fetch_ptbxl
 
-from _common import RESULTS, bootstrap, ptbxl_data_home, superdiagnostic_models
+from _common import (
+    RESULTS,
+    bootstrap,
+    macro_auc,
+    paired_difference,
+    ptbxl_data_home,
+    superdiagnostic_models,
+)
 from _common import machine as describe_machine
 
 #: The slowest inference, in ECGs per second on 2 CPU cores, that the default model may have.
@@ -56,13 +63,6 @@ PUBLISHED_CARDIONET = {
     "macro_f1": 0.44,
     "lowest_recall": "0.01 (HYP)",
 }
-
-
-def macro_auc(y, proba):
-    """Macro ROC AUC; NaN for a resample in which a class has one value."""
-    if (y.sum(axis=0) == 0).any() or (y.sum(axis=0) == len(y)).any():
-        return np.nan
-    return roc_auc_score(y, proba, average="macro")
 
 
 def fmax(y, proba):
@@ -95,16 +95,6 @@ def describe(clf):
             sum(np.prod(w.shape) for m in members for w in m.model_.trainable_weights)
         ),
     }
-
-
-def paired_difference(y, proba, reference, n_bootstrap):
-    """Macro AUC of ``proba`` minus that of ``reference`` on the same records, with the 95 %
-    interval of the paired bootstrap (the same resampled records for both)."""
-
-    def difference(records):
-        return macro_auc(y[records], proba[records]) - macro_auc(y[records], reference[records])
-
-    return difference(np.arange(len(y))), bootstrap(difference, len(y), n_bootstrap)
 
 
 def choose_default(rows, y, probas, n_bootstrap):

@@ -10,8 +10,8 @@ accurate, ``ensemble-ptbxl``) are embedded models trained on folds 1-8 by
 - tuned outside fold 9: ``tune_thresholds`` on the model's probabilities of
   the folds 1-8 records that training held out for early stopping (their
   ecg_ids are in ``benchmarks/results/<model>.json``; an ensemble's, those
-  every member held out), keeping those of
-  patients with no training record and whose labels a cardiologist
+  every member held out; a model whose held-out patients have training
+  records stops the script), keeping those whose labels a cardiologist
   validated, as every fold-9 label was: records whose labels the weights
   never fitted;
 - cross-fitted in fold 9: fold 9 split in two halves by patient, each half
@@ -47,6 +47,7 @@ from cardionet_sk.datasets import fetch_ptbxl
 
 from _common import RESULTS, cross_fitted_predictions, ptbxl_data_home
 from _common import machine as describe_machine
+from calibration_ptbxl import held_out_records
 
 #: The published CardioNet figures on the PTB-XL test fold, as reported with the release.
 PUBLISHED = {"macro_f1": 0.44, "micro_f1": 0.57, "HYP_recall": 0.01}
@@ -91,15 +92,7 @@ def tuning_policies(min_sensitivity):
 
 def model_policies(data, name, min_sensitivity):
     """Fold-9 scores of each threshold policy for the embedded model ``name``."""
-    held_out = np.isin(
-        data.ecg_id, json.loads((RESULTS / f"{name}.json").read_text())["validation_ecg_ids"]
-    )
-    trained_on = (data.fold <= 8) & ~held_out
-    tune = (
-        held_out
-        & ~np.isin(data.patient_id, data.patient_id[trained_on])
-        & data.frame["validated_by_human"].to_numpy(dtype=bool)
-    )
+    tune = held_out_records(data, name) & data.frame["validated_by_human"].to_numpy(dtype=bool)
     report = data.fold == 9
     assert not (tune & report).any()
     clf = CardioNetClassifier.from_pretrained(name)

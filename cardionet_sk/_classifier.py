@@ -71,7 +71,10 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
 
         After :meth:`fit`, ``hyperparameters_`` holds the values used.
     optimizer : str or keras.optimizers.Optimizer class, default="adam"
-        Optimizer; further settings go through ``optimizer__<name>``.
+        Optimizer; further settings go through ``optimizer__<name>``. With
+        ``optimizer__use_ema=True`` (Keras' exponential moving average of the
+        weights, ``optimizer__ema_momentum`` a step) the averaged weights are
+        the network: validated at each epoch, kept by early stopping, fitted.
     learning_rate : float, default=1e-3
         Learning rate of the optimizer.
     epochs : int, default=20

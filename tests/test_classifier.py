@@ -314,6 +314,28 @@ def test_validation_split_holds_out_records_for_early_stopping():
     assert set(without.history_) == {"loss"}
 
 
+def test_weight_averaging_validates_and_keeps_the_averaged_weights():
+    # ema_momentum=1 holds the average at the initial weights: the averaged network is then
+    # the same at every epoch, and validation must score it, not the trained one.
+    X, y = make_ecgs(n_records=40)
+    params = {**TINY, "epochs": 3, "batch_size": 8, "learning_rate": 0.05}
+    params |= {"monitor": "val_macro_auc", "patience": 3}
+    averaged = CardioNetClassifier(
+        **params, optimizer__use_ema=True, optimizer__ema_momentum=1.0
+    ).fit(X, y)
+    scores = averaged.history_["val_macro_auc"]
+    assert scores == [scores[0]] * 3
+    trained = CardioNetClassifier(**params).fit(X, y)
+    assert len(set(trained.history_["val_macro_auc"])) > 1
+
+    # The network kept is the one validated.
+    held_out = averaged.validation_records_
+    proba = averaged.predict_proba(X[held_out])
+    scored = [k for k in range(5) if 0 < y[held_out, k].sum() < len(held_out)]
+    auc = np.mean([roc_auc_score(y[held_out, k], proba[:, k]) for k in scored])
+    assert auc == pytest.approx(scores[0])
+
+
 def test_groups_keep_every_patient_on_one_side_of_the_validation_split():
     X, y = make_ecgs(n_records=40)
     patients = np.repeat(np.arange(10), 4)

@@ -104,12 +104,22 @@ def split_records(n_records, validation_split, rng, groups=None):
 
 
 def training_callbacks(
-    *, user_callbacks, lr_schedule, learning_rate, epochs, validation, monitor, patience, max_time
+    *,
+    user_callbacks,
+    lr_schedule,
+    learning_rate,
+    epochs,
+    validation,
+    monitor,
+    patience,
+    max_time,
+    ema=False,
 ):
     """Callbacks of one fit: the user's, then the schedule, validation and time budget.
 
     ``validation`` is ``None`` or ``(predict_proba, X_val, y_val)``; with it,
-    early stopping restores the best epoch's weights.
+    early stopping restores the best epoch's weights. With ``ema`` (an optimizer
+    with ``use_ema=True``), those are the moving averages of the weights.
     """
     callbacks = list(user_callbacks or [])
     if lr_schedule is not None:
@@ -119,6 +129,12 @@ def training_callbacks(
             )
         )
     if validation is not None:
+        if ema:
+            # The averaged weights are the model being chosen: they go into the network
+            # before each epoch's validation (and so into early stopping's best weights),
+            # and out again before the next epoch trains. The user's callbacks, first,
+            # still see the raw weights, which with the optimizer's state make a checkpoint.
+            callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
         if monitor == "val_macro_auc":
             callbacks.append(ValidationMacroAUC(*validation))
         callbacks.append(
@@ -175,6 +191,7 @@ def train_network(
         monitor=estimator.monitor,
         patience=estimator.patience,
         max_time=estimator.max_time,
+        ema=getattr(estimator.model_.optimizer, "use_ema", False),
     )
     history = estimator.model_.fit(
         TrainingBatches(X, y, sample_weight, train, **batches),
