@@ -154,6 +154,11 @@ BENCHMARK_TABLES = {
         3,
         "resnet1d-wang-ptbxl-long",
     ),
+    "resnet1d-wang-ptbxl-ema": (
+        "python benchmarks/train_pretrained.py --model resnet1d-wang-ptbxl-ema",
+        3,
+        "resnet1d-wang-ptbxl-ema",
+    ),
     "xresnet1d50-ptbxl": (
         "python benchmarks/train_pretrained.py --model xresnet1d50-ptbxl",
         3,
@@ -168,6 +173,11 @@ BENCHMARK_TABLES = {
         "python benchmarks/train_pretrained.py --model inception1d-ptbxl-long",
         3,
         "inception1d-ptbxl-long",
+    ),
+    "inception1d-ptbxl-ema": (
+        "python benchmarks/train_pretrained.py --model inception1d-ptbxl-ema",
+        3,
+        "inception1d-ptbxl-ema",
     ),
     "ensemble-ptbxl": ("python benchmarks/build_ensemble.py", 2, "The embedded ensemble"),
     "levers": ("python benchmarks/levers_ptbxl.py", 2, "Inference-time levers"),

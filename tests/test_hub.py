@@ -275,8 +275,10 @@ def test_every_shipped_architecture_is_embedded():
         "resnet1d-wang-ptbxl": "resnet1d_wang",
         "resnet1d-wang-ptbxl-all": "resnet1d_wang",
         "resnet1d-wang-ptbxl-5s": "resnet1d_wang",
+        "resnet1d-wang-ptbxl-ema": "resnet1d_wang",
         "xresnet1d50-ptbxl": "xresnet1d",
         "inception1d-ptbxl": "inception1d",
+        "inception1d-ptbxl-ema": "inception1d",
         "ensemble-ptbxl": "ensemble",
     }
     for name, architecture in architectures.items():
