@@ -245,7 +245,11 @@ def model_folder(name):
 
 def comparison(name, X9, y9, proba):
     """Fold-9 macro AUC of ``proba`` minus that of the trained preset ``name`` (its network's
-    own scores, no calibration), with the paired 95 % bootstrap interval."""
+    own scores, no calibration), with the paired 95 % bootstrap interval; ``None``, said on
+    stdout, while ``name`` has not been trained (the new model is saved all the same)."""
+    if not model_folder(name).is_dir():
+        print(f"no comparison: train --model {name} first ({model_folder(name)})", flush=True)
+        return None
     reference = CardioNetClassifier.from_pretrained(model_folder(name))
     difference, interval = paired_difference(
         y9, proba, reference.set_params(calibration=None).predict_proba(X9)
