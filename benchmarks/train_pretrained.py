@@ -177,24 +177,6 @@ PRESETS = {
         "repo_id": "cardionet-sk/resnet1d-wang-ptbxl-long",
         "embedded": False,
     },
-    # Checkpoint averaging: resnet1d-wang-ptbxl-long with an exponential moving average of
-    # the weights, the averaged network validated and kept. Same seed, split and batches, so
-    # its fold-9 difference to resnet1d-wang-ptbxl-long is the averaging's alone.
-    "resnet1d-wang-ptbxl-ema": {
-        "settings": {
-            "architecture": "resnet1d_wang",
-            **CROP_RECIPE,
-            **EMA,
-            "validation_split": 0.1,
-            "epochs": 36,
-        },
-        "name": "resnet1d_wang PTB-XL, averaged weights",
-        "summary": "The PTB-XL benchmark's 1D ResNet (resnet1d_wang, 473,349 trainable "
-        "parameters), trained on 90 % of folds 1-8 for 36 epochs, its weights a moving average",
-        "recipe": EMA_RECIPE_TEXT,
-        "repo_id": "cardionet-sk/resnet1d-wang-ptbxl-ema",
-        "compared_with": "resnet1d-wang-ptbxl-long",
-    },
     "inception1d-ptbxl": {
         "settings": {"architecture": "inception1d", **CROP_RECIPE, "epochs": 20},
         "name": "inception1d PTB-XL",
@@ -218,23 +200,20 @@ PRESETS = {
         "repo_id": "cardionet-sk/inception1d-ptbxl-long",
         "embedded": False,
     },
-    # The averaging that gained on resnet1d-wang-ptbxl-long, on inception1d-ptbxl-long.
-    "inception1d-ptbxl-ema": {
-        "settings": {
-            "architecture": "inception1d",
-            **CROP_RECIPE,
-            **EMA,
-            "validation_split": 0.1,
-            "epochs": 24,
-        },
-        "name": "inception1d PTB-XL, averaged weights",
-        "summary": "The PTB-XL benchmark's inception1d (507,653 trainable parameters), trained "
-        "on 90 % of folds 1-8 for 24 epochs, its weights a moving average",
-        "recipe": EMA_RECIPE_TEXT,
-        "repo_id": "cardionet-sk/inception1d-ptbxl-ema",
-        "compared_with": "inception1d-ptbxl-long",
-    },
 }
+# Checkpoint averaging: each -long recipe with an exponential moving average of the weights,
+# the averaged network validated and kept. Same seed, split and batches as the -long run,
+# so the fold-9 difference to it (``compared_with``) is the averaging's alone.
+for _network in ("resnet1d-wang-ptbxl", "inception1d-ptbxl"):
+    _long = PRESETS[f"{_network}-long"]
+    PRESETS[f"{_network}-ema"] = {
+        "settings": {**_long["settings"], **EMA},
+        "name": _long["name"].replace("longer training", "averaged weights"),
+        "summary": _long["summary"] + ", its weights a moving average",
+        "recipe": EMA_RECIPE_TEXT,
+        "repo_id": f"cardionet-sk/{_network}-ema",
+        "compared_with": f"{_network}-long",
+    }
 
 
 def model_folder(name):

@@ -15,6 +15,19 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 README = ROOT / "README.md"
 
+#: The tables of ``train_pretrained.py``, one per preset it trains, in README order.
+PRESET_TABLES = [
+    "cardionet-ptbxl",
+    "cardionet-ptbxl-onecycle",
+    "resnet1d-wang-ptbxl",
+    "resnet1d-wang-ptbxl-5s",
+    "resnet1d-wang-ptbxl-long",
+    "resnet1d-wang-ptbxl-ema",
+    "xresnet1d50-ptbxl",
+    "inception1d-ptbxl",
+    "inception1d-ptbxl-long",
+    "inception1d-ptbxl-ema",
+]
 #: Tables in README order.
 TABLES = [
     "superdiagnostic",
@@ -26,16 +39,7 @@ TABLES = [
     "distributed_predict",
     "ptbxl_tasks",
     "thresholds",
-    "cardionet-ptbxl",
-    "cardionet-ptbxl-onecycle",
-    "resnet1d-wang-ptbxl",
-    "resnet1d-wang-ptbxl-5s",
-    "resnet1d-wang-ptbxl-long",
-    "resnet1d-wang-ptbxl-ema",
-    "xresnet1d50-ptbxl",
-    "inception1d-ptbxl",
-    "inception1d-ptbxl-long",
-    "inception1d-ptbxl-ema",
+    *PRESET_TABLES,
     "load_ptbxl",
     "overhead",
     "signal_checks",
