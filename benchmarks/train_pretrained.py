@@ -3,17 +3,20 @@
     python benchmarks/train_pretrained.py [--model cardionet-ptbxl] [--data-home DIR]
 
 ``--model`` picks one of PRESETS, each an embedded model of the same name:
-``cardionet-ptbxl``, the published CardioNet CNN; ``resnet1d-wang-ptbxl`` (and
-``-5s``), ``xresnet1d50-ptbxl`` and ``inception1d-ptbxl``, the PTB-XL benchmark's
-networks trained on random crops with a one-cycle schedule, with a time budget
-sized for two CPU cores; ``resnet1d-wang-ptbxl-ema`` and ``inception1d-ptbxl-ema``,
-the ``-long`` recipes below with a moving average of the weights (checkpoint
-averaging), each compared with its ``-long`` run. Kept for their results and not
-embedded (their folders go to ``benchmarks/.models``): ``cardionet-ptbxl-onecycle``,
-a shorter run of the CNN's recipe; ``resnet1d-wang-ptbxl-long`` and
-``inception1d-ptbxl-long``, the ResNet's and the Inception network's recipes on
-more records for more epochs. ``--output`` writes the model folder elsewhere (for
-a trial run).
+``cardionet-ptbxl``, the published CardioNet CNN; ``resnet1d-wang-ptbxl`` and
+``inception1d-ptbxl``, the PTB-XL benchmark's networks trained on random crops
+with a one-cycle schedule, with a time budget sized for two CPU cores;
+``resnet1d-wang-ptbxl-ema`` and ``inception1d-ptbxl-ema``, the ``-long`` recipes
+below with a moving average of the weights (checkpoint averaging), each compared
+with its ``-long`` run; ``resnet1d-wang-ptbxl-5s-ema`` and ``xresnet1d50-ptbxl-ema``,
+the same averaging for the ResNet on 5 s crops and for xresnet1d50. Kept for their
+results and not embedded (their folders go to ``benchmarks/.models``):
+``cardionet-ptbxl-onecycle``, a shorter run of the CNN's recipe;
+``resnet1d-wang-ptbxl-long`` and ``inception1d-ptbxl-long``, the ResNet's and the
+Inception network's recipes on more records for more epochs;
+``resnet1d-wang-ptbxl-5s`` and ``xresnet1d50-ptbxl``, the recipes the two last
+averaged presets derive from (embedded until they replaced them). ``--output``
+writes the model folder elsewhere (for a trial run).
 
 Protocol (Strodthoff et al. 2020): train on folds 1-8 (the records of a random
 20 % of their patients, 10 % for ``cardionet-ptbxl``, the ``-long`` and the
@@ -145,6 +148,7 @@ PRESETS = {
         "summary": "The PTB-XL benchmark's xresnet1d50 (bottleneck 1D ResNet, depth 50)",
         "recipe": CROP_RECIPE_TEXT,
         "repo_id": "cardionet-sk/xresnet1d50-ptbxl",
+        "embedded": False,
     },
     "resnet1d-wang-ptbxl-5s": {
         "settings": {
@@ -158,6 +162,7 @@ PRESETS = {
         "parameters), trained on 5 s crops",
         "recipe": CROP_RECIPE_TEXT.replace("2.5 s", "5 s"),
         "repo_id": "cardionet-sk/resnet1d-wang-ptbxl-5s",
+        "embedded": False,
     },
     # More records and epochs, as in the whole-task runs of ptbxl_tasks.py that gained most
     # from them: 10 % of the patients held out (the first half of the 20 % the other presets
@@ -213,6 +218,25 @@ for _network in ("resnet1d-wang-ptbxl", "inception1d-ptbxl"):
         "recipe": EMA_RECIPE_TEXT,
         "repo_id": f"cardionet-sk/{_network}-ema",
         "compared_with": f"{_network}-long",
+    }
+# The two other networks of the ensemble with the same averaging, on the -long runs' split (10 %
+# of the patients held out) and a fifth more epochs; they replace the presets they derive from
+# in the package. No -long run of theirs to compare with.
+for _network in ("resnet1d-wang-ptbxl-5s", "xresnet1d50-ptbxl"):
+    _base = PRESETS[_network]
+    _settings = _base["settings"]
+    PRESETS[f"{_network}-ema"] = {
+        "settings": {
+            **_settings,
+            "validation_split": 0.1,
+            "epochs": _settings["epochs"] * 6 // 5,
+            **EMA,
+        },
+        "name": f"{_base['name']}, averaged weights",
+        "summary": f"{_base['summary']}; 90 % of folds 1-8, "
+        f"{_settings['epochs'] * 6 // 5} epochs, its weights a moving average",
+        "recipe": EMA_RECIPE_TEXT.replace("2.5 s", f"{_settings['crop_size'] / 100:g} s"),
+        "repo_id": f"cardionet-sk/{_network}-ema",
     }
 
 
