@@ -258,8 +258,7 @@ def main():
     args = parser.parse_args()
     X, y, representative = records(args.data_home, args.records)
     previous = RESULTS / "inference.json"
-    # With --models, the other embedded models' rows are kept; rows of models no longer
-    # embedded are dropped.
+    # A model no longer embedded keeps no row: it would describe nothing the package ships.
     embedded = superdiagnostic_models()
     kept = json.loads(previous.read_text())["models"] if args.models else {}
     results = {
