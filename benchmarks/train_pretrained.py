@@ -225,16 +225,12 @@ for _network in ("resnet1d-wang-ptbxl", "inception1d-ptbxl"):
 for _network in ("resnet1d-wang-ptbxl-5s", "xresnet1d50-ptbxl"):
     _base = PRESETS[_network]
     _settings = _base["settings"]
+    _epochs = _settings["epochs"] * 6 // 5
     PRESETS[f"{_network}-ema"] = {
-        "settings": {
-            **_settings,
-            "validation_split": 0.1,
-            "epochs": _settings["epochs"] * 6 // 5,
-            **EMA,
-        },
+        "settings": {**_settings, "validation_split": 0.1, "epochs": _epochs, **EMA},
         "name": f"{_base['name']}, averaged weights",
-        "summary": f"{_base['summary']}; 90 % of folds 1-8, "
-        f"{_settings['epochs'] * 6 // 5} epochs, its weights a moving average",
+        "summary": f"{_base['summary']}; 90 % of folds 1-8, {_epochs} epochs, its weights a "
+        "moving average",
         "recipe": EMA_RECIPE_TEXT.replace("2.5 s", f"{_settings['crop_size'] / 100:g} s"),
         "repo_id": f"cardionet-sk/{_network}-ema",
     }
