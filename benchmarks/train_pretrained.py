@@ -78,11 +78,6 @@ CROP_RECIPE_TEXT = (
 #: which the classifier validates and keeps; momentum 0.998 a step, about four and a half
 #: epochs of the crop recipe's 110 steps on 90 % of folds 1-8.
 EMA = {"optimizer__use_ema": True, "optimizer__ema_momentum": 0.998}
-EMA_RECIPE_TEXT = CROP_RECIPE_TEXT.replace(
-    "; the best epoch by",
-    "; an exponential moving average of the weights (momentum 0.998 a step); the best "
-    "epoch of the averaged network by",
-)
 
 #: The published CNN's recipe: the crop recipe's optimiser and schedule (one-cycle AdamW, the
 #: best epoch by validation AUC) at a lower peak rate. Its Flatten -> Dense head fixes the
@@ -164,24 +159,6 @@ PRESETS = {
         "repo_id": "cardionet-sk/resnet1d-wang-ptbxl-5s",
         "embedded": False,
     },
-    # More records and epochs, as in the whole-task runs of ptbxl_tasks.py that gained most
-    # from them: 10 % of the patients held out (the first half of the 20 % the other presets
-    # hold out, since the split takes whole patients in one seeded order, so that an
-    # ensemble still has records none of its members trained on), 36 epochs.
-    "resnet1d-wang-ptbxl-long": {
-        "settings": {
-            "architecture": "resnet1d_wang",
-            **CROP_RECIPE,
-            "validation_split": 0.1,
-            "epochs": 36,
-        },
-        "name": "resnet1d_wang PTB-XL, longer training",
-        "summary": "The PTB-XL benchmark's 1D ResNet (resnet1d_wang, 473,349 trainable "
-        "parameters), trained on 90 % of folds 1-8 for 36 epochs",
-        "recipe": CROP_RECIPE_TEXT,
-        "repo_id": "cardionet-sk/resnet1d-wang-ptbxl-long",
-        "embedded": False,
-    },
     "inception1d-ptbxl": {
         "settings": {"architecture": "inception1d", **CROP_RECIPE, "epochs": 20},
         "name": "inception1d PTB-XL",
@@ -189,51 +166,51 @@ PRESETS = {
         "recipe": CROP_RECIPE_TEXT,
         "repo_id": "cardionet-sk/inception1d-ptbxl",
     },
-    # As resnet1d-wang-ptbxl-long for the other network the ensemble gains most from: 10 % of
-    # the patients held out, a fifth more epochs.
-    "inception1d-ptbxl-long": {
-        "settings": {
-            "architecture": "inception1d",
-            **CROP_RECIPE,
-            "validation_split": 0.1,
-            "epochs": 24,
-        },
-        "name": "inception1d PTB-XL, longer training",
-        "summary": "The PTB-XL benchmark's inception1d (507,653 trainable parameters), trained "
-        "on 90 % of folds 1-8 for 24 epochs",
-        "recipe": CROP_RECIPE_TEXT,
-        "repo_id": "cardionet-sk/inception1d-ptbxl-long",
-        "embedded": False,
-    },
 }
-# Checkpoint averaging: each -long recipe with an exponential moving average of the weights,
-# the averaged network validated and kept. Same seed, split and batches as the -long run,
-# so the fold-9 difference to it (``compared_with``) is the averaging's alone.
+
+
+def longer(name):
+    """The preset ``name`` on more records for more epochs: 10 % of the patients held out
+    instead of 20 % (the first half of them, since the split takes whole patients in one
+    seeded order, so that an ensemble still has records none of its members trained on) and
+    a fifth more epochs, as in the whole-task runs of ptbxl_tasks.py that gained most."""
+    base = PRESETS[name]
+    epochs = base["settings"]["epochs"] * 6 // 5
+    return {
+        "settings": {**base["settings"], "validation_split": 0.1, "epochs": epochs},
+        "name": f"{base['name']}, longer training",
+        "summary": f"{base['summary']}; 90 % of folds 1-8, {epochs} epochs",
+        "recipe": base["recipe"],
+        "repo_id": f"cardionet-sk/{name}-long",
+        "embedded": False,
+    }
+
+
+def averaged(name):
+    """``longer(name)`` with an exponential moving average of the weights (Polyak averaging):
+    the averaged network is validated and kept. Same seed, split and batches as the -long
+    run, so the fold-9 difference to it, where there is one, is the averaging's alone."""
+    long = longer(name)
+    return {
+        "settings": {**long["settings"], **EMA},
+        "name": f"{PRESETS[name]['name']}, averaged weights",
+        "summary": f"{long['summary']}, its weights a moving average",
+        "recipe": long["recipe"].replace(
+            "; the best epoch by",
+            "; an exponential moving average of the weights (momentum 0.998 a step); the "
+            "best epoch of the averaged network by",
+        ),
+        "repo_id": f"cardionet-sk/{name}-ema",
+    }
+
+
+# The networks the ensemble gains most from, trained longer and with averaged weights; the
+# averaged xresnet1d50 and 5 s ResNet replace the presets they derive from in the package.
 for _network in ("resnet1d-wang-ptbxl", "inception1d-ptbxl"):
-    _long = PRESETS[f"{_network}-long"]
-    PRESETS[f"{_network}-ema"] = {
-        "settings": {**_long["settings"], **EMA},
-        "name": _long["name"].replace("longer training", "averaged weights"),
-        "summary": _long["summary"] + ", its weights a moving average",
-        "recipe": EMA_RECIPE_TEXT,
-        "repo_id": f"cardionet-sk/{_network}-ema",
-        "compared_with": f"{_network}-long",
-    }
-# The two other networks of the ensemble with the same averaging, on the -long runs' split (10 %
-# of the patients held out) and a fifth more epochs; they replace the presets they derive from
-# in the package. No -long run of theirs to compare with.
+    PRESETS[f"{_network}-long"] = longer(_network)
+    PRESETS[f"{_network}-ema"] = {**averaged(_network), "compared_with": f"{_network}-long"}
 for _network in ("resnet1d-wang-ptbxl-5s", "xresnet1d50-ptbxl"):
-    _base = PRESETS[_network]
-    _settings = _base["settings"]
-    _epochs = _settings["epochs"] * 6 // 5
-    PRESETS[f"{_network}-ema"] = {
-        "settings": {**_settings, "validation_split": 0.1, "epochs": _epochs, **EMA},
-        "name": f"{_base['name']}, averaged weights",
-        "summary": f"{_base['summary']}; 90 % of folds 1-8, {_epochs} epochs, its weights a "
-        "moving average",
-        "recipe": EMA_RECIPE_TEXT.replace("2.5 s", f"{_settings['crop_size'] / 100:g} s"),
-        "repo_id": f"cardionet-sk/{_network}-ema",
-    }
+    PRESETS[f"{_network}-ema"] = averaged(_network)
 
 
 def model_folder(name):
