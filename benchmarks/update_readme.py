@@ -24,6 +24,7 @@ PRESET_TABLES = [
     "resnet1d-wang-ptbxl-5s-ema",
     "resnet1d-wang-ptbxl-long",
     "resnet1d-wang-ptbxl-ema",
+    "resnet1d-wang-ptbxl-50ep-ema",
     "xresnet1d50-ptbxl",
     "xresnet1d50-ptbxl-ema",
     "inception1d-ptbxl",
