@@ -13,17 +13,12 @@ the members' probabilities); the best subset becomes the ensemble, and its
 thresholds are tuned for F1 on the same records. Fold 9 plays no part in
 either choice: it only reports.
 
-The ensemble folder holds a copy of each member, and the package with every
-embedded model must fit a 25 MiB wheel: a candidate that fits in no ensemble of
-two within what the other models leave of it is dropped (its held-out records
-would only narrow the shared ones), and a subset larger than that is not
-scored.
-
 Writes the ensemble folder ``cardionet_sk/pretrained/<--name>`` (one
-:class:`~cardionet_sk.MultilabelVotingClassifier` folder with its members
-inside), ``benchmarks/results/<--name>.json`` (with the held-out ids and the
-members' summed training time, as ``train_pretrained.py`` writes for a single
-model) and ``<--name>.md``.
+:class:`~cardionet_sk.MultilabelVotingClassifier` folder that refers to its
+members, embedded models of the package, rather than holding a copy of each:
+``save_pretrained(embedded_members=True)``), ``benchmarks/results/<--name>.json``
+(with the held-out ids and the members' summed training time, as
+``train_pretrained.py`` writes for a single model) and ``<--name>.md``.
 """
 
 import argparse
@@ -42,9 +37,6 @@ from cardionet_sk.hub import EMBEDDED_DIR
 from _common import RESULTS, ptbxl_data_home, superdiagnostic_models
 from _common import machine as describe_machine
 from calibration_ptbxl import evaluate_card, held_out_records
-
-#: The largest wheel allowed, uncompressed (``tests/test_hub.py`` checks the package against it).
-WHEEL_BUDGET = 25 * 1024**2
 
 
 def shared_held_out(data, names):
@@ -66,21 +58,11 @@ def shared_held_out(data, names):
     return held_out[smallest]
 
 
-def folder_size(folder):
-    """Bytes of the files under ``folder``, as a wheel packs them (uncompressed)."""
-    return sum(
-        p.stat().st_size for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-    )
-
-
-def choose_members(y, probas, sizes, budget):
-    """The subset of two or more candidates whose soft vote has the best macro AUC, among
-    those whose ``sizes`` add up to no more than ``budget``."""
+def choose_members(y, probas):
+    """The subset of two or more candidates whose soft vote has the best macro AUC."""
     scores = {}
     for size in range(2, len(probas) + 1):
         for subset in itertools.combinations(probas, size):
-            if sum(sizes[name] for name in subset) > budget:
-                continue
             mean = np.mean([probas[name] for name in subset], axis=0)
             scores[subset] = float(roc_auc_score(y, mean, average="macro"))
     best = max(scores, key=scores.get)
@@ -98,22 +80,6 @@ def main():
     candidates = args.candidates or superdiagnostic_models()
     if len(candidates) < 2:
         raise SystemExit(f"An ensemble needs two candidates or more; got {candidates}.")
-    package = EMBEDDED_DIR.parent
-    budget = WHEEL_BUDGET - (folder_size(package) - folder_size(EMBEDDED_DIR / args.name))
-    sizes = {name: folder_size(EMBEDDED_DIR / name) for name in candidates}
-    too_large = [
-        name
-        for name in candidates
-        if sizes[name] + min(sizes[other] for other in candidates if other != name) > budget
-    ]
-    if too_large:
-        print(
-            f"left out, in no ensemble of two within the {budget / 1024**2:.1f} MiB left: "
-            f"{too_large}"
-        )
-        candidates = [name for name in candidates if name not in too_large]
-    if len(candidates) < 2:
-        raise SystemExit("No two candidates fit in the wheel together: no ensemble to build.")
     data = fetch_ptbxl(
         ptbxl_data_home(args.data_home), folds=range(1, 10), download_if_missing=False
     )
@@ -122,7 +88,7 @@ def main():
     models = {name: CardioNetClassifier.from_pretrained(name) for name in candidates}
     proba_held = {name: clf.predict_proba(data.data[held_out]) for name, clf in models.items()}
     proba9 = {name: clf.predict_proba(data.data[fold9]) for name, clf in models.items()}
-    members, subset_scores = choose_members(y_held, proba_held, sizes, budget)
+    members, subset_scores = choose_members(y_held, proba_held)
     for subset, score in sorted(subset_scores.items(), key=lambda item: -item[1]):
         print(f"held-out macro AUC {score:.4f}: {subset}", flush=True)
 
@@ -143,6 +109,7 @@ def main():
     train_minutes = sum(t["train_minutes"] for t in trained.values())
     ensemble.save_pretrained(
         EMBEDDED_DIR / args.name,
+        embedded_members=True,
         name="PTB-XL superdiagnostic ensemble",
         description=(
             f"Soft vote (mean of calibrated probabilities) of {', '.join(members)}, trained by "
@@ -163,7 +130,6 @@ def main():
     result = {
         "members": members,
         "candidates": candidates,
-        "left_out_too_large": too_large,
         "held_out_subset_macro_auc": subset_scores,
         "validation_ecg_ids": [int(i) for i in data.ecg_id[held_out]],
         "train_minutes": train_minutes,
@@ -181,14 +147,7 @@ def main():
         "",
         f"`python benchmarks/build_ensemble.py` on {machine}. Subsets of the candidates scored "
         f"by the macro AUC of their soft vote on the {int(held_out.sum())} records of folds "
-        "1-8 that every candidate held out from training (fold 9 only reports)"
-        + (
-            f"; left out, as in no ensemble of two within the {budget / 1024**2:.1f} MiB the "
-            f"other embedded models leave of the 25 MiB wheel: {', '.join(too_large)}"
-            if too_large
-            else ""
-        )
-        + ":",
+        "1-8 that every candidate held out from training (fold 9 only reports):",
         "",
         "| members | held-out macro AUC | fold-9 macro AUC |",
         "|---|---|---|",

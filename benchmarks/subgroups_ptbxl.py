@@ -149,6 +149,8 @@ def write_model(name, model, subgroups):
     config = model.pretrained_config_
     if isinstance(model, MultilabelVotingClassifier):
         card = {field: config[field] for field in ENSEMBLE_CARD_FIELDS if field in config}
+        # As it was stored: members that are embedded models stay references to them.
+        card["embedded_members"] = all(m.get("embedded", False) for m in config["members"])
     else:
         card = config.resave_arguments()
     metrics = {**(card.get("metrics") or {}), "subgroups": subgroups}

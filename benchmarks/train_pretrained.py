@@ -148,6 +148,15 @@ PRESETS = {
         "repo_id": "cardionet-sk/xresnet1d50-ptbxl",
         "embedded": False,
     },
+    # The deeper xresnet1d of the benchmark, as the base of its averaged preset only.
+    "xresnet1d101-ptbxl": {
+        "settings": {"architecture": "xresnet1d", "model__depth": 101, **CROP_RECIPE, "epochs": 40},
+        "name": "xresnet1d101 PTB-XL",
+        "summary": "The PTB-XL benchmark's xresnet1d101 (bottleneck 1D ResNet, depth 101)",
+        "recipe": CROP_RECIPE_TEXT,
+        "repo_id": "cardionet-sk/xresnet1d101-ptbxl",
+        "embedded": False,
+    },
     "resnet1d-wang-ptbxl-5s": {
         "settings": {
             "architecture": "resnet1d_wang",
@@ -212,7 +221,7 @@ def averaged(name):
 for _network in ("resnet1d-wang-ptbxl", "inception1d-ptbxl"):
     PRESETS[f"{_network}-long"] = longer(_network)
     PRESETS[f"{_network}-ema"] = {**averaged(_network), "compared_with": f"{_network}-long"}
-for _network in ("resnet1d-wang-ptbxl-5s", "xresnet1d50-ptbxl"):
+for _network in ("resnet1d-wang-ptbxl-5s", "xresnet1d50-ptbxl", "xresnet1d101-ptbxl"):
     PRESETS[f"{_network}-ema"] = averaged(_network)
 # The best of them on the PTB-XL benchmark's full schedule, 50 epochs: the same seed, split
 # and averaging, so the fold-9 difference to resnet1d-wang-ptbxl-ema is the schedule's alone.

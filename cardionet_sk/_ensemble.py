@@ -194,7 +194,7 @@ class MultilabelVotingClassifier(MultilabelMetaClassifier):
 
     # -- one saved model folder --------------------------------------------------------
 
-    def save_pretrained(self, save_directory, **card):
+    def save_pretrained(self, save_directory, *, embedded_members=False, **card):
         """Save a fitted ensemble of :class:`CardioNetClassifier` members as one folder.
 
         The folder holds ``ensemble.json`` (member names and weights, classes,
@@ -207,6 +207,13 @@ class MultilabelVotingClassifier(MultilabelMetaClassifier):
         save_directory : str or path-like
             Folder to write. An ensemble folder already there is replaced; any
             other folder that is not empty is left alone, with an error.
+        embedded_members : bool, default=False
+            Store no member: each must be the embedded model of its name
+            (:func:`list_pretrained`, compared config and weights, the model
+            card aside), and the folder refers to it. For an ensemble embedded
+            in the package itself, which then holds each model once; such a
+            folder loads only where this package has those models, so save a
+            copy without this option to publish it.
         **card
             ``name``, ``description``, ``training``, ``task``, ``metrics``,
             ``repo_id``: text and numbers that describe the ensemble, shown in
@@ -215,6 +222,12 @@ class MultilabelVotingClassifier(MultilabelMetaClassifier):
         Returns
         -------
         path : pathlib.Path
+
+        Raises
+        ------
+        ValueError
+            If a member is not a :class:`CardioNetClassifier`, or, with
+            ``embedded_members``, differs from the embedded model of its name.
         """
         from ._classifier import CardioNetClassifier
 
@@ -240,16 +253,20 @@ class MultilabelVotingClassifier(MultilabelMetaClassifier):
                 # A loaded member keeps its card, leads and storage precision (float16
                 # weights saved as float32 would double in size, not gain precision).
                 loaded = getattr(member, "pretrained_config_", None)
-                member.save_pretrained(
+                folder = member.save_pretrained(
                     staging / "members" / name,
                     **({} if loaded is None else loaded.resave_arguments()),
                 )
-            config = self._config(card)
+                if embedded_members:
+                    _drop_embedded_copy(folder, name)
+            if embedded_members:
+                (staging / "members").rmdir()
+            config = self._config(card, embedded_members)
             (staging / ENSEMBLE_NAME).write_text(json.dumps(config, indent=2) + "\n")
-            # The members' configs, as just written: the card shows their input contract.
+            # The members' configs, as written: the card shows their input contract.
             members_config = [
-                hub.ModelConfig.read(staging / "members" / name, architectures=None)
-                for name in self.named_estimators_
+                hub.ModelConfig.read(folder, architectures=None)
+                for folder in hub.ensemble_member_folders(staging, config)
             ]
             hub.model_card(ensemble_model_config(config, members_config)).save(
                 staging / hub.MODEL_CARD_NAME
@@ -266,12 +283,13 @@ class MultilabelVotingClassifier(MultilabelMetaClassifier):
             shutil.rmtree(old, ignore_errors=True)
         return target
 
-    def _config(self, card):
+    def _config(self, card, embedded_members):
         weights = np.ones(len(self.estimators_)) if self.weights is None else self.weights
+        embedded = {"embedded": True} if embedded_members else {}
         return {
             "format_version": ENSEMBLE_FORMAT_VERSION,
             "members": [
-                {"name": name, "weight": float(w)}
+                {"name": name, "weight": float(w), **embedded}
                 for name, w in zip(self.named_estimators_, weights)
             ],
             # Plain JSON: names stay strings, numbered classes integers.
@@ -307,8 +325,8 @@ class MultilabelVotingClassifier(MultilabelMetaClassifier):
         path = hub.resolve_model_dir(directory)
         config = read_ensemble_config(path)
         members = [
-            CardioNetClassifier.from_pretrained(path / "members" / member["name"])
-            for member in config["members"]
+            CardioNetClassifier.from_pretrained(folder)
+            for folder in hub.ensemble_member_folders(path, config)
         ]
         for member in members:
             if list(member.classes_) != config["classes"]:
@@ -349,3 +367,16 @@ class MultilabelVotingClassifier(MultilabelMetaClassifier):
         for name, member in self.estimators:
             router.add(**{name: member}, method_mapping=MethodMapping().add("fit", "fit"))
         return router
+
+
+def _drop_embedded_copy(folder, name):
+    """Remove a member's saved ``folder`` once it is known to be the embedded model ``name``."""
+    embedded = hub.embedded_model_folder(name)
+    if embedded is None or not hub.same_model(folder, embedded):
+        raise ValueError(
+            f"The member {name!r} is not the embedded model of that name "
+            f"({'there is none' if embedded is None else 'its config or weights differ'}): "
+            "save the ensemble without embedded_members, or name the member after the "
+            "embedded model it is."
+        )
+    shutil.rmtree(folder)

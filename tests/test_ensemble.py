@@ -2,6 +2,7 @@
 
 import json
 import pickle
+import shutil
 
 import numpy as np
 import pytest
@@ -149,13 +150,16 @@ def test_an_embedded_ensemble_is_listed_with_its_task(saved, monkeypatch):
     assert details["n_classes"] == 5
 
 
-def test_a_tampered_ensemble_file_is_rejected(saved, tmp_path):
+@pytest.mark.parametrize(
+    ("field", "value"), [("name", "../../elsewhere"), ("name", ".."), ("embedded", "yes")]
+)
+def test_a_tampered_ensemble_file_is_rejected(saved, tmp_path, field, value):
     _, folder = saved
     copy = tmp_path / "copy"
     copy.mkdir()
     (copy / "members").symlink_to(folder / "members")
     config = json.loads((folder / "ensemble.json").read_text())
-    config["members"][0]["name"] = "../../elsewhere"
+    config["members"][0][field] = value
     (copy / "ensemble.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match="field 'members'"):
         MultilabelVotingClassifier.from_pretrained(copy)
@@ -235,3 +239,70 @@ def test_loaded_members_keep_their_card_and_float16_weights(sample, tmp_path):
         ensemble.predict_proba(sample.data),
         rtol=1e-6,
     )
+
+
+@pytest.fixture
+def embedded(saved, tmp_path, monkeypatch):
+    """The package's embedded models, here the two members of ``saved``."""
+    _, folder = saved
+    embedded_dir = tmp_path / "pretrained"
+    for name in ("net0", "net1"):
+        shutil.copytree(folder / "members" / name, embedded_dir / name)
+    monkeypatch.setattr(_resolve, "EMBEDDED_DIR", embedded_dir)
+    return embedded_dir
+
+
+def test_an_embedded_ensemble_refers_to_its_embedded_members_instead_of_copying_them(
+    saved, embedded, sample
+):
+    ensemble, folder = saved
+    loaded = MultilabelVotingClassifier.from_pretrained(folder)
+    linked = loaded.save_pretrained(embedded / "two-nets", embedded_members=True, name="linked")
+    assert sorted(p.name for p in linked.iterdir()) == ["README.md", "ensemble.json"]
+    members = json.loads((linked / "ensemble.json").read_text())["members"]
+    assert [(m["name"], m["embedded"]) for m in members] == [("net0", True), ("net1", True)]
+    assert list_pretrained() == ["net0", "net1", "two-nets"]
+    reloaded = CardioNetClassifier.from_pretrained("two-nets")
+    np.testing.assert_allclose(
+        reloaded.predict_proba(sample.data), ensemble.predict_proba(sample.data), rtol=1e-6
+    )
+    assert "# linked" in (linked / "README.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("member", "reason"),
+    [("net0", "its config or weights differ"), ("net7", "there is none")],
+)
+def test_a_member_that_is_not_the_embedded_model_of_its_name_is_not_referred_to(
+    saved, embedded, sample, tmp_path, member, reason
+):
+    ensemble, _ = saved
+    other = CardioNetClassifier(**TINY, random_state=7).fit(sample.data, sample.target)
+    mixed = MultilabelVotingClassifier(
+        [(member, FrozenEstimator(other)), ("net1", ensemble.estimators_[1])]
+    ).fit(sample.data, sample.target)
+    with pytest.raises(ValueError, match=rf"'{member}' is not the embedded .*\({reason}\)"):
+        mixed.save_pretrained(tmp_path / "mixed", embedded_members=True)
+    assert not (tmp_path / "mixed").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["pretrained"]
+
+
+def test_a_member_differing_only_in_its_card_is_the_embedded_model(saved, embedded, tmp_path):
+    net0 = CardioNetClassifier.from_pretrained(embedded / "net0")
+    net0.save_pretrained(embedded / "net0", name="renamed", metrics={"macro_auc": 0.5})
+    loaded = MultilabelVotingClassifier.from_pretrained(saved[1])
+    linked = loaded.save_pretrained(tmp_path / "linked", embedded_members=True)
+    assert json.loads((linked / "ensemble.json").read_text())["members"][0]["embedded"]
+    # The decision thresholds are part of the model, not of its card.
+    net0.set_params(threshold=0.3).save_pretrained(embedded / "net0")
+    with pytest.raises(ValueError, match="'net0' is not the embedded model"):
+        loaded.save_pretrained(tmp_path / "linked", embedded_members=True)
+
+
+def test_an_ensemble_whose_embedded_member_is_missing_names_it(saved, embedded):
+    linked = MultilabelVotingClassifier.from_pretrained(saved[1]).save_pretrained(
+        embedded / "two-nets", embedded_members=True
+    )
+    shutil.rmtree(embedded / "net1")
+    with pytest.raises(ValueError, match="member 'net1' is the embedded model of that name, which"):
+        MultilabelVotingClassifier.from_pretrained(linked)

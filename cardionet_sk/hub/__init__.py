@@ -29,11 +29,19 @@ from ._ensemble_config import (
     ensemble_model_config,
     read_ensemble_config,
 )
-from ._folder import load_weights, push_folder, read_model_config, save_model_folder
+from ._folder import (
+    load_weights,
+    push_folder,
+    read_model_config,
+    same_model,
+    save_model_folder,
+)
 from ._resolve import (
     DEFAULT_MODEL,
     DEFAULT_REPO_ID,
     EMBEDDED_DIR,
+    embedded_model_folder,
+    ensemble_member_folders,
     list_pretrained,
     resolve_model_dir,
 )
@@ -51,6 +59,8 @@ __all__ = [
     "ConfigError",
     "InputSpec",
     "ModelConfig",
+    "embedded_model_folder",
+    "ensemble_member_folders",
     "ensemble_model_config",
     "list_pretrained",
     "load_weights",
@@ -58,6 +68,7 @@ __all__ = [
     "push_folder",
     "read_ensemble_config",
     "read_model_config",
+    "same_model",
     "resolve_model_dir",
     "save_model_folder",
 ]

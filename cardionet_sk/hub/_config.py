@@ -43,6 +43,18 @@ _PREPROCESSING_FIELDS = {
 }
 
 
+#: Text and numbers for the model card: they describe a model, they do not change what it
+#: predicts.
+CARD_FIELDS = (
+    "name",
+    "description",
+    "training",
+    "repo_id",
+    "task",
+    "class_descriptions",
+    "metrics",
+)
+
 #: Fields every config has, and their JSON types.
 _REQUIRED = {
     "architecture": str,
@@ -353,18 +365,7 @@ class ModelConfig:
             "lead_names": list(self.input.leads),
             "units": self.input.units,
             "weights_dtype": self.weights_dtype,
-            **{
-                name: getattr(self, name)
-                for name in (
-                    "name",
-                    "description",
-                    "training",
-                    "repo_id",
-                    "task",
-                    "class_descriptions",
-                    "metrics",
-                )
-            },
+            **{name: getattr(self, name) for name in CARD_FIELDS},
         }
 
     @property

@@ -3,7 +3,9 @@
 An ensemble (:class:`~cardionet_sk.MultilabelVotingClassifier`) is saved as a folder
 holding ``ensemble.json`` (its members' names and weights, classes, thresholds and
 card), a model card, and one model folder per member under ``members/``, each with its
-own :class:`~cardionet_sk.hub.ModelConfig`.
+own :class:`~cardionet_sk.hub.ModelConfig`. A member marked ``"embedded": true`` is
+instead the embedded model of its name (``hub.EMBEDDED_DIR``): an ensemble embedded in
+the package refers to the package's models rather than storing them twice.
 """
 
 import json
@@ -24,7 +26,9 @@ def read_ensemble_config(path):
 
     An ensemble (:class:`~cardionet_sk.MultilabelVotingClassifier`) is saved as
     this file, naming its members and their weights, and one model folder per
-    member under ``members/``, each with its own :class:`ModelConfig`.
+    member under ``members/``, each with its own :class:`ModelConfig`, except
+    members marked ``"embedded": true``, which are embedded models (their
+    folders are found by :func:`ensemble_member_folders`).
     """
     source = path / ENSEMBLE_NAME
     if not source.is_file():
@@ -36,22 +40,10 @@ def read_ensemble_config(path):
     if not isinstance(config, dict) or config.get("format_version") != ENSEMBLE_FORMAT_VERSION:
         raise ConfigError(f"{source}: format_version must be {ENSEMBLE_FORMAT_VERSION}.")
     members = config.get("members")
-    if not (
-        isinstance(members, list)
-        and members
-        and all(
-            isinstance(m, dict)
-            and isinstance(m.get("name"), str)
-            and Path(m["name"]).name == m["name"]
-            and (path / "members" / m["name"]).is_dir()
-            and isinstance(m.get("weight"), (int, float))
-            and m["weight"] >= 0
-            for m in members
-        )
-    ):
+    if not (isinstance(members, list) and members and all(_is_member(path, m) for m in members)):
         raise ConfigError(
-            f"{source}: field 'members' must list folder names under members/ with "
-            "non-negative weights."
+            f"{source}: field 'members' must list folder names under members/ (or names of "
+            'embedded models, marked "embedded": true) with non-negative weights.'
         )
     classes, thresholds = config.get("classes"), config.get("thresholds")
     if not (
@@ -65,6 +57,21 @@ def read_ensemble_config(path):
             "the thresholds in [0, 1]."
         )
     return config
+
+
+def _is_member(path, member):
+    """A member entry: a plain folder name, a weight, and its folder under ``members/``
+    unless it is an embedded model."""
+    if not (
+        isinstance(member, dict)
+        and isinstance(member.get("name"), str)
+        and Path(member["name"]).name == member["name"] != ".."
+        and isinstance(member.get("weight"), (int, float))
+        and member["weight"] >= 0
+        and isinstance(member.get("embedded", False), bool)
+    ):
+        return False
+    return member.get("embedded", False) or (path / "members" / member["name"]).is_dir()
 
 
 def ensemble_model_config(ensemble_config, member_configs):

@@ -1,11 +1,14 @@
 """A model folder as a whole: config, weights and model card written and read together."""
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 
 from .._constants import HEAD_LAYER
 from ._card import model_card
-from ._config import CONFIG_NAME, MODEL_CARD_NAME, WEIGHTS_NAME, ModelConfig
+from ._config import CARD_FIELDS, CONFIG_NAME, MODEL_CARD_NAME, WEIGHTS_NAME, ModelConfig
 from ._legacy import assign_legacy_weights, legacy_config, read_legacy_weights
 from ._weights import assign_weights, read_weight_arrays, write_atomically, write_weights
 
@@ -34,6 +37,28 @@ def read_model_config(directory, *, architectures):
         if legacy is not None:
             return legacy
     return ModelConfig.read(directory, architectures=architectures)
+
+
+def same_model(directory, other):
+    """Whether two model folders hold the same model: equal configs but for the card
+    (:data:`CARD_FIELDS` and the saving version) and equal stored weights, variable by
+    variable, to the bit."""
+
+    def content(folder):
+        config = ModelConfig.read(folder, architectures=None)
+        stripped = replace(config, **dict.fromkeys(CARD_FIELDS), cardionet_sk_version=None)
+        return stripped, read_weight_arrays(Path(folder) / config.weights)
+
+    (config, weights), (other_config, other_weights) = content(directory), content(other)
+    return (
+        config == other_config
+        and weights.keys() == other_weights.keys()
+        and all(
+            weights[k].dtype == other_weights[k].dtype
+            and np.array_equal(weights[k], other_weights[k])
+            for k in weights
+        )
+    )
 
 
 def load_weights(model, directory, config):

@@ -6,7 +6,7 @@ Nothing here imports TensorFlow: listing and resolving models is cheap.
 from pathlib import Path
 
 from .._version import __version__
-from ._config import CONFIG_NAME, WEIGHTS_NAME, ModelConfig
+from ._config import CONFIG_NAME, WEIGHTS_NAME, ConfigError, ModelConfig
 from ._ensemble_config import ENSEMBLE_NAME, read_ensemble_config
 
 EMBEDDED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
@@ -89,6 +89,30 @@ def _details(folder):
         "n_classes": config.n_labels,
         "description": config.description,
     }
+
+
+def embedded_model_folder(name):
+    """The folder of the embedded model ``name`` (:func:`list_pretrained`), or ``None``."""
+    return EMBEDDED_DIR / name if name in list_pretrained() else None
+
+
+def ensemble_member_folders(path, config):
+    """The model folder of each member of the ensemble folder ``path`` (its checked
+    ``ensemble.json``, :func:`read_ensemble_config`): ``members/<name>``, or the embedded
+    model ``<name>`` for a member marked ``"embedded": true``."""
+    folders = []
+    for member in config["members"]:
+        if not member.get("embedded", False):
+            folders.append(path / "members" / member["name"])
+        elif (embedded := embedded_model_folder(member["name"])) is not None:
+            folders.append(embedded)
+        else:
+            raise ConfigError(
+                f"{path / ENSEMBLE_NAME}: member {member['name']!r} is the embedded model of "
+                f"that name, which this installation of cardionet-sk {__version__} does not "
+                f"have (it has {', '.join(list_pretrained()) or 'none'})."
+            )
+    return folders
 
 
 def resolve_model_dir(
