@@ -8,14 +8,16 @@
 with a one-cycle schedule, with a time budget sized for two CPU cores;
 ``resnet1d-wang-ptbxl-ema`` and ``inception1d-ptbxl-ema``, the ``-long`` recipes
 below with a moving average of the weights (checkpoint averaging), each compared
-with its ``-long`` run; ``resnet1d-wang-ptbxl-5s-ema`` and ``xresnet1d50-ptbxl-ema``,
-the same averaging for the ResNet on 5 s crops and for xresnet1d50. Kept for their
+with its ``-long`` run; ``resnet1d-wang-ptbxl-5s-ema``, ``xresnet1d50-ptbxl-ema`` and
+``xresnet1d101-ptbxl-ema``, the same averaging for the ResNet on 5 s crops and for the
+benchmark's xresnet1d50 and xresnet1d101. Kept for their
 results and not embedded (their folders go to ``benchmarks/.models``):
 ``cardionet-ptbxl-onecycle``, a shorter run of the CNN's recipe;
 ``resnet1d-wang-ptbxl-long`` and ``inception1d-ptbxl-long``, the ResNet's and the
 Inception network's recipes on more records for more epochs;
-``resnet1d-wang-ptbxl-5s`` and ``xresnet1d50-ptbxl``, the recipes the two last
-averaged presets derive from (embedded until they replaced them);
+``resnet1d-wang-ptbxl-5s`` and ``xresnet1d50-ptbxl``, the recipes two of the last
+averaged presets derive from (embedded until they replaced them), and
+``xresnet1d101-ptbxl``, the recipe the third derives from (never trained by itself);
 ``resnet1d-wang-ptbxl-50ep-ema``, ``resnet1d-wang-ptbxl-ema`` on the PTB-XL
 benchmark's full schedule of 50 epochs (a lower validation macro AUC, so not
 embedded). ``--output``

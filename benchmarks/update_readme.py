@@ -27,6 +27,7 @@ PRESET_TABLES = [
     "resnet1d-wang-ptbxl-50ep-ema",
     "xresnet1d50-ptbxl",
     "xresnet1d50-ptbxl-ema",
+    "xresnet1d101-ptbxl-ema",
     "inception1d-ptbxl",
     "inception1d-ptbxl-long",
     "inception1d-ptbxl-ema",

@@ -68,7 +68,7 @@ __all__ = [
     "push_folder",
     "read_ensemble_config",
     "read_model_config",
-    "same_model",
     "resolve_model_dir",
+    "same_model",
     "save_model_folder",
 ]

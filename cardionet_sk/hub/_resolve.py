@@ -17,6 +17,7 @@ _EMBEDDED_REPO_IDS = {
     "resnet1d-wang-ptbxl": "cardionet-sk/resnet1d-wang-ptbxl",
     "resnet1d-wang-ptbxl-all": "cardionet-sk/resnet1d-wang-ptbxl-all",
     "xresnet1d50-ptbxl-ema": "cardionet-sk/xresnet1d50-ptbxl-ema",
+    "xresnet1d101-ptbxl-ema": "cardionet-sk/xresnet1d101-ptbxl-ema",
     "inception1d-ptbxl": "cardionet-sk/inception1d-ptbxl",
     "resnet1d-wang-ptbxl-5s-ema": "cardionet-sk/resnet1d-wang-ptbxl-5s-ema",
     "resnet1d-wang-ptbxl-ema": "cardionet-sk/resnet1d-wang-ptbxl-ema",
