@@ -250,6 +250,11 @@ def test_the_default_is_the_benchmarks_choice():
     assert DEFAULT_MODEL == results["default_model"] == chosen
 
 
+def test_the_api_reference_shows_the_default_model():
+    api = (ROOT / "docs" / "api.rst").read_text()
+    assert f":value: '{DEFAULT_MODEL}'" in api and f":value: '{DEFAULT_REPO_ID}'" in api
+
+
 def test_embedded_models_are_listed_with_their_task_without_tensorflow():
     code = (
         "import sys, json; from cardionet_sk import list_pretrained\n"

@@ -13,6 +13,7 @@ from cardionet_sk.hub import (
     MODEL_CARD_NAME,
     InputSpec,
     ModelConfig,
+    ensemble_member_folders,
     ensemble_model_config,
     model_card,
     read_ensemble_config,
@@ -144,8 +145,8 @@ def test_embedded_card_is_the_card_its_config_writes(name):
     else:
         ensemble = read_ensemble_config(folder)
         members = [
-            ModelConfig.read(folder / "members" / m["name"], architectures=None)
-            for m in ensemble["members"]
+            ModelConfig.read(member, architectures=None)
+            for member in ensemble_member_folders(folder, ensemble)
         ]
         config = ensemble_model_config(ensemble, members)
     card = (folder / MODEL_CARD_NAME).read_text()
