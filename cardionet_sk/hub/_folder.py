@@ -41,8 +41,8 @@ def read_model_config(directory, *, architectures):
 
 def same_model(directory, other):
     """Whether two model folders hold the same model: equal configs but for the card
-    (:data:`CARD_FIELDS` and the saving version) and equal stored weights, variable by
-    variable, to the bit."""
+    (name, description, training, Hub id, task, class descriptions, metrics and the
+    version that saved it) and equal stored weights, variable by variable, to the bit."""
 
     def content(folder):
         config = ModelConfig.read(folder, architectures=None)

@@ -93,7 +93,8 @@ def _details(folder):
 
 
 def embedded_model_folder(name):
-    """The folder of the embedded model ``name`` (:func:`list_pretrained`), or ``None``."""
+    """The folder of the embedded model ``name``
+    (:func:`~cardionet_sk.list_pretrained`), or ``None``."""
     return EMBEDDED_DIR / name if name in list_pretrained() else None
 
 
