@@ -282,6 +282,7 @@ def test_every_shipped_architecture_is_embedded():
         "resnet1d-wang-ptbxl-5s-ema": "resnet1d_wang",
         "resnet1d-wang-ptbxl-ema": "resnet1d_wang",
         "xresnet1d50-ptbxl-ema": "xresnet1d",
+        "xresnet1d101-ptbxl-ema": "xresnet1d",
         "inception1d-ptbxl": "inception1d",
         "inception1d-ptbxl-ema": "inception1d",
         "ensemble-ptbxl": "ensemble",
