@@ -300,6 +300,12 @@ def train_and_score(name, task, start, size, data, checkpoints, models):
     }
 
 
+def fold9_labels(data, run):
+    """The fold-9 labels ``run`` (its result file) was scored on: the task's classes but
+    those its training records had no positive (or no negative) of."""
+    return data.target[data.fold == 9][:, ~np.isin(data.target_names, run["labels_left_out"])]
+
+
 def curve_differences(load):
     """Paired bootstrap of fine-tuned minus scratch fold-9 macro AUC, per curve task and size."""
     differences = {}
@@ -309,9 +315,7 @@ def curve_differences(load):
             continue
         data = load(task)  # read once, and only when a pair of runs is there to compare
         scratch, finetuned = (np.load(f) for f in files)
-        run = json.loads((OUT / f"curve-{task}-{size}-scratch.json").read_text())
-        labels = ~np.isin(data.target_names, run["labels_left_out"])
-        y9 = data.target[data.fold == 9][:, labels]
+        y9 = fold9_labels(data, json.loads((OUT / f"curve-{task}-{size}-scratch.json").read_text()))
 
         def gain(rows, y9=y9, scratch=scratch, finetuned=finetuned):
             return macro_auc(y9[rows], finetuned[rows]) - macro_auc(y9[rows], scratch[rows])
@@ -332,10 +336,8 @@ def rescore(load, models):
             continue
         data = load(result["task"])
         clf = CardioNetClassifier.from_pretrained(models / result["run"])
-        fold9 = data.fold == 9
-        labels = ~np.isin(data.target_names, result["labels_left_out"])
-        y9 = data.target[fold9][:, labels]
-        proba9 = clf.predict_proba(data.data[fold9])
+        y9 = fold9_labels(data, result)
+        proba9 = clf.predict_proba(data.data[data.fold == 9])
         if not np.isclose(macro_auc(y9, proba9), result["fold9_macro_auc"], atol=1e-4):
             print(f"left as it is: {models / result['run']} is not the model of {path}")
             continue
