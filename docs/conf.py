@@ -15,11 +15,8 @@ DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(DOCS))  # _gallery_order, _gallery_figures
-sys.path.append(str(ROOT / "benchmarks"))  # update_readme: which tables the scripts write
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-
-from update_readme import PRESET_TABLES  # noqa: E402
 
 import cardionet_sk  # noqa: E402
 
@@ -118,51 +115,9 @@ html_theme_options = {
 }
 html_context = {"default_mode": "light"}
 # Pages without sub-pages need no section navigation on the left.
-html_sidebars = {
-    page: [] for page in ["index", "install", "quick_start", "benchmarks", "citing", "changelog"]
-}
+html_sidebars = {page: [] for page in ["index", "install", "quick_start", "citing", "changelog"]}
 
 # -- Markdown files from outside docs/ -----------------------------------------------------
-
-#: Benchmark tables written by the scripts in benchmarks/: name -> (command that writes it,
-#: level of its title on the benchmarks page, title shown while the table does not exist).
-BENCHMARK_TABLES = {
-    "superdiagnostic": (
-        "python benchmarks/ptbxl_superdiagnostic.py",
-        2,
-        "PTB-XL superdiagnostic, fold 9",
-    ),
-    # One table per train_pretrained.py preset, under its own name.
-    **{
-        preset: (f"python benchmarks/train_pretrained.py --model {preset}", 3, preset)
-        for preset in PRESET_TABLES
-    },
-    "ensemble-ptbxl": ("python benchmarks/build_ensemble.py", 2, "The embedded ensemble"),
-    "levers": ("python benchmarks/levers_ptbxl.py", 2, "Inference-time levers"),
-    "thresholds": ("python benchmarks/thresholds_ptbxl.py", 2, "Decision thresholds, fold 9"),
-    "calibration": (
-        "python benchmarks/calibration_ptbxl.py --write-models",
-        2,
-        "Calibration, PTB-XL fold 9",
-    ),
-    "subgroups": ("python benchmarks/subgroups_ptbxl.py", 2, "Subgroups, PTB-XL fold 9"),
-    "ptbxl_tasks": (
-        "python benchmarks/ptbxl_tasks.py",
-        2,
-        "PTB-XL tasks: resnet1d_wang from scratch and fine-tuned",
-    ),
-    "inference": ("python benchmarks/inference.py", 2, "Inference speed"),
-    "distributed_predict": (
-        "python benchmarks/distributed_predict.py",
-        2,
-        "Distributed prediction",
-    ),
-    "signal_checks": ("python benchmarks/signal_checks_ptbxl.py", 2, "Signal checks"),
-    "load_ptbxl": ("python benchmarks/load_ptbxl.py", 2, "fetch_ptbxl load benchmark"),
-    "overhead": ("python benchmarks/overhead.py", 2, "Wrapper overhead"),
-}
-#: Figures written next to the tables, shown after the table of the same name.
-BENCHMARK_FIGURES = {"superdiagnostic": "superdiagnostic_roc.png"}
 
 MD_OUT = DOCS / "generated" / "_md"
 _LINK = re.compile(r"(\]\()(?!https?://|mailto:|#)([^)\s]+)(\))")
@@ -173,17 +128,6 @@ def _github_links(text, base):
     return _LINK.sub(lambda m: f"{m[1]}{GITHUB}/blob/main/{base}{m[2]}{m[3]}", text)
 
 
-def _demote_headings(text, level):
-    """Headings moved down so that the file's title is at ``level`` on the including page."""
-    out, fenced = [], False
-    for line in text.splitlines():
-        if line.lstrip().startswith("```"):
-            fenced = not fenced
-        heading = not fenced and re.match(r"#{1,5} ", line)
-        out.append("#" * (level - 1) + line if heading else line)
-    return "\n".join(out) + "\n"
-
-
 def _write_if_changed(path, text):
     """Write only on change, so an incremental build does not re-read unchanged pages."""
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
@@ -191,35 +135,14 @@ def _write_if_changed(path, text):
 
 
 def write_markdown_includes(app=None):
-    """Copy CHANGELOG.md and the benchmark tables into docs/generated/_md/.
+    """Copy CHANGELOG.md into docs/generated/_md/, its relative links made GitHub links.
 
-    A table that no script has written yet becomes a note naming the command
-    that writes it: the documentation never shows numbers that were not
-    measured.
+    The benchmark pages (docs/benchmarks/) need no copy: benchmarks/render_tables.py writes
+    the tables of benchmarks/results/ into them, and tests/test_readme.py keeps them equal.
     """
     MD_OUT.mkdir(parents=True, exist_ok=True)
     changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
     _write_if_changed(MD_OUT / "CHANGELOG.md", _github_links(changelog, ""))
-    results = ROOT / "benchmarks" / "results"
-    for name, (command, level, title) in BENCHMARK_TABLES.items():
-        source = results / f"{name}.md"
-        if source.is_file():
-            text = _demote_headings(
-                _github_links(source.read_text(encoding="utf-8"), "benchmarks/results/"), level
-            )
-            figure = BENCHMARK_FIGURES.get(name)
-            if figure and (results / figure).is_file():
-                (MD_OUT / figure).write_bytes((results / figure).read_bytes())
-                text += f"\n![{name}: figure written by `{command}`]({figure})\n"
-        else:
-            text = (
-                f"{'#' * level} {title}\n\n"
-                ":::{note}\nThis table has not been produced yet: run "
-                f"`{command}` (it needs PTB-XL, see {{func}}`cardionet_sk.datasets.fetch_ptbxl`) "
-                f"to produce `benchmarks/results/{name}.md`, then rebuild the documentation.\n"
-                ":::\n"
-            )
-        _write_if_changed(MD_OUT / f"{name}.md", text)
 
 
 def write_constants():

@@ -123,5 +123,9 @@ def test_sphinx_build_has_no_warning(tmp_path):
         assert (html / page).is_file(), page
     for example in EXAMPLES:
         assert (html / "auto_examples" / f"{example.stem}.html").is_file(), example.name
+    # The benchmark pages, one per topic, and the figures they show.
+    for page in (DOCS / "benchmarks").glob("*.md"):
+        assert (html / "benchmarks" / f"{page.stem}.html").is_file(), page.name
+    assert (html / "_images" / "superdiagnostic_roc.png").is_file()
     benchmarks = (html / "benchmarks.html").read_text(encoding="utf-8")
     assert "10.13026/x4td-x982" in benchmarks
