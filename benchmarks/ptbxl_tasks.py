@@ -162,6 +162,19 @@ SETTINGS.update(
         for variant, change in VALIDATED_VARIANTS.items()
     }
 )
+#: The superclass work's best lever, for issue 29's task models: fine-tuned from the averaged
+#: superdiagnostic ResNet, with a moving average of the weights (momentum 0.998 a step), 10 %
+#: of the patients held out to choose the epoch (the superclass models' split), 24 epochs.
+SETTINGS["finetuned-ema"] = {
+    **SETTINGS["finetuned"],
+    "init": "resnet1d-wang-ptbxl-ema",
+    "validation_split": 0.1,
+    "epochs": SCRATCH_EPOCHS,
+    "patience": SCRATCH_EPOCHS,
+    "max_time": 40 * 60,
+    "optimizer__use_ema": True,
+    "optimizer__ema_momentum": 0.998,
+}
 #: A run for the embedded all-statements model only: fine-tuned as long as from scratch.
 LONG_FINETUNING = "all-finetuned-long"
 #: The embedded all-statements model (``--embed``) is the candidate with the higher best
@@ -206,6 +219,7 @@ def runs():
         + [(LONG_FINETUNING, "all", "finetuned", None)]
         + all_folds
         + validated
+        + task_runs(["finetuned-ema"])
     )
 
 

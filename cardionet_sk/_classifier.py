@@ -454,15 +454,34 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
 
     # -- prediction ------------------------------------------------------------------------
 
-    def predict_proba(self, X):
+    def predict_proba(self, X, *, sampling_rate=None, lead_names=None):
         """Probability of each class for each record.
+
+        Records are adapted to the model first (its input contract): resampled
+        from ``sampling_rate`` to the model's rate, their leads matched by name,
+        and, for a network of fixed input length, longer records cut into
+        overlapping windows of that length whose probabilities are aggregated
+        with ``window_aggregation``.
 
         Parameters
         ----------
         X : array-like of shape (n_records, n_timesteps, n_leads) or \
                 (n_records, n_windows, n_timesteps, n_leads)
-            ECG records, or windows of them whose probabilities are aggregated
-            with ``window_aggregation``.
+            ECG records in millivolts, or windows of them whose probabilities are
+            aggregated with ``window_aggregation``. Records must be at least
+            :attr:`min_duration_` seconds long.
+        sampling_rate : float, default=None
+            Sampling rate of ``X``, in Hz, when it is not the model's
+            (``self.sampling_rate``): the records are resampled to the model's
+            rate with an anti-aliasing polyphase filter
+            (:func:`scipy.signal.resample_poly`). The signal checks run at this
+            rate, before resampling.
+        lead_names : sequence of str, default=None
+            Name of each lead of ``X`` (last axis) when they are not the model's
+            leads in its order: matched without case and with the usual aliases
+            (``AVR``, ``-aVR`` (negated), ``DI``/``DII``/``DIII``), in any order;
+            leads the model does not take are ignored, a missing one is an error
+            that names it.
 
         Returns
         -------
@@ -471,12 +490,15 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
             calibrated by ``calibration`` when it is set. For a binary
             classifier, ``(n_records, 2)`` with the positive class last.
         """
-        return self._predict_proba(X, check_signals=True)
+        return self._predict_proba(
+            X, check_signals=True, sampling_rate=sampling_rate, lead_names=lead_names
+        )
 
-    def _predict_proba(self, X, *, check_signals):
+    def _predict_proba(self, X, *, check_signals, sampling_rate=None, lead_names=None):
         """:meth:`predict_proba`, with or without the signal checks of ``X``."""
         check_is_fitted(self, "model_")
-        X = self._validate_X(X, reset=False, check_signals=check_signals)
+        X = self._adapt_records(X, sampling_rate, lead_names, check_signals=check_signals)
+        X = self._validate_X(X, reset=False, check_signals=False)
         routed = self._routed("predict")
         unknown = sorted(set(routed) - {"batch_size"})
         if unknown:
@@ -504,7 +526,7 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
             return np.column_stack([1.0 - proba[:, 0], proba[:, 0]])
         return proba
 
-    def predict(self, X):
+    def predict(self, X, *, sampling_rate=None, lead_names=None):
         """Labels of each record: probabilities at or above ``threshold``.
 
         Parameters
@@ -512,13 +534,15 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
         X : array-like of shape (n_records, n_timesteps, n_leads) or \
                 (n_records, n_windows, n_timesteps, n_leads)
             ECG records, or windows of them.
+        sampling_rate, lead_names
+            The rate and lead names of ``X``, as in :meth:`predict_proba`.
 
         Returns
         -------
         y_pred : ndarray of shape (n_records, n_classes) or (n_records,)
             0/1 indicator matrix (a 1-D 0/1 vector for a binary classifier).
         """
-        proba = self.predict_proba(X)
+        proba = self.predict_proba(X, sampling_rate=sampling_rate, lead_names=lead_names)
         threshold = check_thresholds(self.threshold, self.n_classes_)
         return apply_thresholds(proba[:, 1] if self.binary_ else proba, threshold)
 

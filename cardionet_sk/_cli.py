@@ -28,16 +28,15 @@ from ._cli_output import (
     to_stdout,
     writer,
 )
-from ._cli_records import (
+from ._cli_records import find_records, record_key
+from ._scoring import (
     Row,
     classify,
-    find_records,
     input_rate,
     load_model,
     n_parameters,
     one_line,
     predicted,
-    record_key,
     score,
 )
 from ._version import __version__
@@ -461,7 +460,7 @@ def main(argv=None):
         0 on success, 1 on an error (reported on one line of stderr).
     """
     # Read by TensorFlow when it is imported, at the first model load; the lines it logs
-    # regardless are silenced there (see _cli_records.load_model).
+    # regardless are silenced there (see _scoring.load_model).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):

@@ -13,6 +13,8 @@ import os
 import textwrap
 from pathlib import Path
 
+from ._scoring import columns, label_text
+
 FORMATS = ("table", "csv", "jsonl", "json", "parquet")
 
 #: Formats whose files are appended to by ``--resume``: a JSON array and a Parquet file
@@ -65,16 +67,6 @@ def check_output(output, fmt):
     target = output if os.path.exists(output) else folder
     if not os.access(target, os.W_OK):
         raise PermissionError(errno.EACCES, "--output is not writable", target)
-
-
-def columns(classes, warning=True):
-    """The columns of the CSV and Parquet outputs; ``warning`` holds the messages of the
-    signal checks (files written before it existed end at ``error``)."""
-    return ["record", *classes, "predicted", "error", *(["warning"] if warning else [])]
-
-
-def _names(labels):
-    return " ".join(labels) or "-"
 
 
 # -- resuming -----------------------------------------------------------------------------
@@ -196,7 +188,7 @@ class _TableWriter(_Writer):
             print(f"{row.record.ljust(self.widths[0])}  skipped: {row.error}", file=self.stream)
             return
         values = [f"{p:.3f}" for p in row.probabilities]
-        print(self._cells(row.record, values, _names(row.labels)), file=self.stream)
+        print(self._cells(row.record, values, label_text(row.labels)), file=self.stream)
         if self.warning and row.warning:  # long messages: on a line of their own
             print(f"{' ' * self.widths[0]}  warning: {row.warning}", file=self.stream)
 
@@ -251,7 +243,7 @@ class _CSVWriter(_Writer):
             self.csv.writerow([row.record, *[""] * len(self.classes), "", row.error, *warning])
         else:
             values = [f"{p:.6f}" for p in row.probabilities]
-            self.csv.writerow([row.record, *values, _names(row.labels), "", *warning])
+            self.csv.writerow([row.record, *values, label_text(row.labels), "", *warning])
 
 
 def _as_dict(row, classes, warning=True):
@@ -316,7 +308,7 @@ class _ParquetWriter(_Writer):
             values = row.probabilities if scored else [None] * len(self.classes)
             for c, p in zip(self.classes, values):
                 batch[c].append(None if p is None else float(p))
-            batch["predicted"].append(_names(row.labels) if scored else None)
+            batch["predicted"].append(label_text(row.labels) if scored else None)
             batch["error"].append(row.error)
             if self.warning:
                 batch["warning"].append((row.warning or "") if scored else None)

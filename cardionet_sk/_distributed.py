@@ -19,8 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._cli_output import _names, columns
-from ._cli_records import load_predictor, score, scoring_model
+from ._scoring import load_predictor, rows_frame, score, scoring_model
 
 #: (process id, model id) -> the estimator loaded by that process. The process id keeps a
 #: process forked from one holding a model from using TensorFlow state it cannot use.
@@ -29,7 +28,7 @@ _MODELS: dict[tuple[int, str], object] = {}
 _LOADING = threading.Lock()
 
 
-def predict_proba_dask(model, X):
+def predict_proba_dask(model, X, *, sampling_rate=None, lead_names=None):
     """Class probabilities of records held in a Dask array, one task per block of records.
 
     Each block of records is scored with ``predict_proba`` on the worker that holds it,
@@ -42,11 +41,12 @@ def predict_proba_dask(model, X):
     Parameters
     ----------
     model : str, path-like or fitted estimator
-        What :meth:`CardioNetClassifier.from_pretrained` loads, loaded by each worker:
-        an embedded model's name (:func:`list_pretrained`), a Hub repository id or a
-        model folder, which every worker must be able to read (a shared file system).
-        Or a fitted :class:`CardioNetClassifier`, or a pipeline ending in one. The
-        client reads the config of a model id too, for its classes.
+        What :func:`load_pretrained` opens, opened by each worker: an embedded
+        model's name (:func:`list_pretrained`), ensembles included, a Hub repository
+        id or a model folder, which every worker must be able to read (a shared file
+        system). Or a fitted :class:`CardioNetClassifier`, a pipeline ending in one
+        or a :class:`MultilabelVotingClassifier`. The client reads the config of a
+        model id too, for its classes.
     X : dask.array.Array of shape (n_records, n_timesteps, n_leads) or \
             (n_records, n_windows, n_timesteps, n_leads)
         ECG records (or windows of them), as ``predict_proba`` takes them. Blocks
@@ -54,6 +54,11 @@ def predict_proba_dask(model, X):
         record is merged with its neighbours along those axes first (a rechunk, which
         moves data between workers), as the network takes whole records. Any other
         array-like is wrapped with :func:`dask.array.asarray`.
+    sampling_rate : float, default=None
+        Sampling rate of ``X`` in Hz, when it is not the model's: each block is
+        resampled to the model's rate (see :meth:`CardioNetClassifier.predict_proba`).
+    lead_names : sequence of str, default=None
+        Names of the leads of ``X`` when they are not the model's leads in its order.
 
     Returns
     -------
@@ -116,6 +121,7 @@ def predict_proba_dask(model, X):
     return X.map_blocks(
         _predict_block,
         _for_workers(model),
+        {"sampling_rate": sampling_rate, "lead_names": lead_names},
         drop_axis=inner,
         new_axis=1,
         chunks=(X.chunks[0], (n_classes,)),
@@ -131,17 +137,19 @@ def score_records_dask(model, records, *, npartitions=None, batch_size=256):
     Each partition of record paths is read with :func:`~cardionet_sk.datasets.read_record`
     and classified on a worker, ``batch_size`` records at a time, so the signals never
     travel: only the paths go out and only the scores come back. A record that cannot be
-    read or classified (a missing or corrupt file, another sampling rate, other leads)
-    becomes a row with an ``error`` instead of failing the computation. The model
+    read or classified (a missing or corrupt file, a missing lead, a record shorter than
+    the model's minimum) becomes a row with an ``error`` instead of failing the
+    computation; records at other rates are resampled to the model's, their leads
+    matched by name, as ``cardionet predict`` does. The model
     reaches the workers once, as in :func:`predict_proba_dask`.
 
     Parameters
     ----------
     model : str, path-like or fitted estimator
         A model id (embedded name, Hub repository id, or a folder every worker can
-        read), loaded once by each worker process; or a classifier, or pipeline,
-        loaded with :meth:`CardioNetClassifier.from_pretrained`, whose saved config
-        tells the sampling rate and leads the records must have.
+        read), ensembles included, loaded once by each worker process; or a model
+        opened with :func:`load_pretrained`, whose saved config tells the sampling
+        rate and leads it takes.
     records : sequence of str or path-like, or dask.bag.Bag of str
         WFDB record paths (with or without ``.hea``) as the workers see them.
     npartitions : int, default=None
@@ -222,7 +230,7 @@ def score_records_dask(model, records, *, npartitions=None, batch_size=256):
         score_partition(part, reference, classes, batch_size, start, dask_key_name=(name, i))
         for i, (part, start) in enumerate(zip(parts, starts))
     ]
-    return dd.from_delayed(frames, meta=_frame([], classes), divisions=divisions)
+    return dd.from_delayed(frames, meta=rows_frame([], classes), divisions=divisions)
 
 
 # -- on the client ------------------------------------------------------------------------
@@ -259,19 +267,22 @@ def _classes(model, need_config=False):
         from ._pretrained import _SAVEABLE_ARCHITECTURES
 
         directory = hub.resolve_model_dir(model)
+        if hub.is_ensemble_folder(directory):
+            return list(hub.read_ensemble_config(directory).classes)
         return hub.read_model_config(directory, architectures=_SAVEABLE_ARCHITECTURES).classes
+    from sklearn.pipeline import Pipeline
     from sklearn.utils.validation import check_is_fitted
 
-    classifier = model[-1] if hasattr(model, "steps") else model
-    check_is_fitted(classifier, "model_")
-    if need_config and getattr(classifier, "pretrained_config_", None) is None:
+    estimator = model[-1] if isinstance(model, Pipeline) else model
+    check_is_fitted(estimator)
+    if need_config and getattr(estimator, "pretrained_config_", None) is None:
         raise ValueError(
             "score_records_dask checks each record's sampling rate and leads against those "
-            "the model was saved with, and this classifier has no saved config: pass its "
-            "name or folder, or the classifier loaded with CardioNetClassifier.from_pretrained "
+            "the model was saved with, and this estimator has no saved config: pass its "
+            "name or folder, or the estimator opened with load_pretrained "
             "(save it with save_pretrained first)."
         )
-    return classifier.classes_
+    return estimator.classes_
 
 
 def _for_workers(model):
@@ -310,35 +321,15 @@ def _as_predictor(model):
     return model
 
 
-def _predict_block(block, model):
+def _predict_block(block, model, contract):
     # float64 whatever the model: the dtype of the Dask array is declared before any
     # block is scored, and only a calibrated model gives float64 itself.
-    return np.asarray(_as_predictor(model).predict_proba(block), dtype=np.float64)
+    contract = {name: value for name, value in contract.items() if value is not None}
+    return np.asarray(_as_predictor(model).predict_proba(block, **contract), dtype=np.float64)
 
 
 def _score_partition(paths, model, classes, batch_size, start):
     # Each record's signal is checked once, for its row's warning, not again by the model.
     model = scoring_model(_as_predictor(model))
     batches = score(model, paths, batch_size=batch_size, strict=False)
-    return _frame([row for rows in batches for row in rows], classes, start)
-
-
-def _frame(rows, classes, start=0):
-    """The DataFrame of scored rows (:class:`~cardionet_sk._cli_records.Row`)."""
-    import pandas as pd
-
-    probabilities = np.full((len(rows), len(classes)), np.nan)
-    for i, row in enumerate(rows):
-        if row.error is None:
-            probabilities[i] = row.probabilities
-    data = {
-        "record": [row.record for row in rows],
-        **dict(zip(classes, probabilities.T)),
-        "predicted": [None if row.error else _names(row.labels) for row in rows],
-        "error": [row.error for row in rows],
-        "warning": [None if row.error else row.warning for row in rows],
-    }
-    text = pd.StringDtype()
-    index = pd.RangeIndex(start, start + len(rows))
-    frame = pd.DataFrame(data, index=index, columns=columns(classes))
-    return frame.astype({name: text for name in ("record", "predicted", "error", "warning")})
+    return rows_frame([row for rows in batches for row in rows], classes, start)

@@ -1,6 +1,5 @@
 """MultilabelVotingClassifier: the weighted mean of multi-label classifiers' probabilities."""
 
-import json
 import numbers
 import shutil
 import tempfile
@@ -21,8 +20,9 @@ from ._thresholds import apply_thresholds
 from ._validation import check_thresholds
 from .hub._ensemble_config import (
     ENSEMBLE_CARD_FIELDS,
-    ENSEMBLE_FORMAT_VERSION,
     ENSEMBLE_NAME,
+    EnsembleConfig,
+    EnsembleMember,
     ensemble_model_config,
     read_ensemble_config,
 )
@@ -153,13 +153,18 @@ class MultilabelVotingClassifier(MultilabelMetaClassifier):
         self.classes_ = self._class_names(self.estimators_[0], class_names, self.n_classes_)
         self._copy_input_attributes(self.estimators_[0])
 
-    def predict_proba(self, X):
+    def predict_proba(self, X, **predict_params):
         """The weighted mean of the members' probabilities of each class.
 
         Parameters
         ----------
         X : array-like
             Whatever the members take.
+        **predict_params
+            Passed to each member's ``predict_proba``: for ECG records, their
+            ``sampling_rate`` and ``lead_names``, so that each member adapts them
+            to its own input contract (rate, leads, length) as
+            :meth:`CardioNetClassifier.predict_proba` does.
 
         Returns
         -------
@@ -168,7 +173,10 @@ class MultilabelVotingClassifier(MultilabelMetaClassifier):
         """
         check_is_fitted(self, "estimators_")
         proba = np.average(
-            [positive_proba(member, X, self.n_classes_) for member in self.estimators_],
+            [
+                positive_proba(member, X, self.n_classes_, **predict_params)
+                for member in self.estimators_
+            ],
             axis=0,
             weights=self.weights,
         )
@@ -176,19 +184,21 @@ class MultilabelVotingClassifier(MultilabelMetaClassifier):
             return np.column_stack([1.0 - proba[:, 0], proba[:, 0]])
         return proba
 
-    def predict(self, X):
+    def predict(self, X, **predict_params):
         """Labels: the probabilities at or above ``threshold``.
 
         Parameters
         ----------
         X : array-like
             Whatever the members take.
+        **predict_params
+            Passed to each member's ``predict_proba``, as in :meth:`predict_proba`.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples, n_classes) or (n_samples,)
         """
-        proba = self.predict_proba(X)
+        proba = self.predict_proba(X, **predict_params)
         threshold = check_thresholds(self.threshold, self.n_classes_)
         return apply_thresholds(proba[:, 1] if self._binary else proba, threshold)
 
@@ -261,8 +271,8 @@ class MultilabelVotingClassifier(MultilabelMetaClassifier):
                     _drop_embedded_copy(folder, name)
             if embedded_members:
                 (staging / "members").rmdir()
-            config = self._config(card, embedded_members)
-            (staging / ENSEMBLE_NAME).write_text(json.dumps(config, indent=2) + "\n")
+            config = ensemble_config(self, card, embedded_members)
+            config.write(staging)
             # The members' configs, as written: the card shows their input contract.
             members_config = [
                 hub.ModelConfig.read(folder, architectures=None)
@@ -283,69 +293,92 @@ class MultilabelVotingClassifier(MultilabelMetaClassifier):
             shutil.rmtree(old, ignore_errors=True)
         return target
 
-    def _config(self, card, embedded_members):
-        weights = np.ones(len(self.estimators_)) if self.weights is None else self.weights
-        embedded = {"embedded": True} if embedded_members else {}
-        return {
-            "format_version": ENSEMBLE_FORMAT_VERSION,
-            "members": [
-                {"name": name, "weight": float(w), **embedded}
-                for name, w in zip(self.named_estimators_, weights)
-            ],
-            # Plain JSON: names stay strings, numbered classes integers.
-            "classes": [c.item() if isinstance(c, np.generic) else c for c in self.classes_],
-            "thresholds": check_thresholds(self.threshold, self.n_classes_).tolist(),
-            **card,
-        }
-
     @classmethod
-    def from_pretrained(cls, directory):
-        """Load an ensemble saved by :meth:`save_pretrained` (or embedded, by name).
+    def from_pretrained(
+        cls,
+        repo_id_or_path,
+        *,
+        revision=None,
+        cache_dir=None,
+        force_download=False,
+        token=None,
+        local_files_only=False,
+    ):
+        """Load an ensemble saved by :meth:`save_pretrained`: embedded, a folder or a Hub id.
 
         Parameters
         ----------
-        directory : str or path-like
+        repo_id_or_path : str or path-like
             The ensemble's folder, the name of an embedded ensemble
-            (:func:`list_pretrained`) or a Hub id: anything
-            :meth:`CardioNetClassifier.from_pretrained` resolves.
+            (:func:`list_pretrained`) or a Hugging Face Hub repository id.
+        revision, cache_dir, force_download, token, local_files_only
+            As in :func:`~cardionet_sk.load_pretrained`.
 
         Returns
         -------
         ensemble : MultilabelVotingClassifier
-            Fitted, its members frozen: ``fit`` would not retrain them.
+            Fitted, its members frozen: ``fit`` would not retrain them; its
+            validated ``ensemble.json`` is ``pretrained_config_``
+            (a :class:`~cardionet_sk.hub.EnsembleConfig`).
 
         Raises
         ------
         ValueError
-            If the folder is no ensemble, or its ``ensemble.json`` is malformed
-            or disagrees with its members.
+            If the folder is no ensemble (:func:`~cardionet_sk.load_pretrained`
+            opens any saved model), or its ``ensemble.json`` is malformed or
+            disagrees with its members.
         """
+        directory = hub.resolve_model_dir(
+            repo_id_or_path,
+            revision=revision,
+            cache_dir=cache_dir,
+            force_download=force_download,
+            token=token,
+            local_files_only=local_files_only,
+        )
+        if not hub.is_ensemble_folder(directory):
+            raise ValueError(
+                f"{repo_id_or_path!r} is a single model, not an ensemble (it has no "
+                f"{ENSEMBLE_NAME}): open it with cardionet_sk.load_pretrained, which opens "
+                "any saved model, or CardioNetClassifier.from_pretrained."
+            )
+        return cls._from_folder(directory)
+
+    @classmethod
+    def _from_folder(cls, path):
+        """The ensemble saved in the resolved folder ``path``."""
         from ._classifier import CardioNetClassifier
 
-        path = hub.resolve_model_dir(directory)
         config = read_ensemble_config(path)
         members = [
-            CardioNetClassifier.from_pretrained(folder)
+            CardioNetClassifier._from_folder(folder)
             for folder in hub.ensemble_member_folders(path, config)
         ]
         for member in members:
-            if list(member.classes_) != config["classes"]:
+            if list(member.classes_) != list(config.classes):
                 raise ValueError(
                     f"{path / ENSEMBLE_NAME}: a member predicts {list(member.classes_)}, "
-                    f"not the ensemble's classes {config['classes']}."
+                    f"not the ensemble's classes {list(config.classes)}."
                 )
-        names = [member["name"] for member in config["members"]]
+        names = [member.name for member in config.members]
         ensemble = cls(
             [(name, FrozenEstimator(m)) for name, m in zip(names, members)],
-            weights=[member["weight"] for member in config["members"]],
-            threshold=config["thresholds"],
+            weights=[member.weight for member in config.members],
+            threshold=list(config.thresholds),
         )
         ensemble.estimators_ = [estimator for _, estimator in ensemble.estimators]
-        ensemble.n_classes_ = len(config["classes"])
+        ensemble.n_classes_ = len(config.classes)
         ensemble._binary = False
         ensemble._finish(names, members[0].classes_)
         ensemble.pretrained_config_ = config
         return ensemble
+
+    @property
+    def min_duration_(self):
+        """Shortest record, in seconds, that every member scores (the longest of their
+        ``min_duration_``; members without one set no minimum)."""
+        check_is_fitted(self, "estimators_")
+        return max(getattr(member, "min_duration_", 0.0) for member in self.estimators_)
 
     # -- scikit-learn ------------------------------------------------------------------
 
@@ -367,6 +400,22 @@ class MultilabelVotingClassifier(MultilabelMetaClassifier):
         for name, member in self.estimators:
             router.add(**{name: member}, method_mapping=MethodMapping().add("fit", "fit"))
         return router
+
+
+def ensemble_config(ensemble, card, embedded_members=False):
+    """The :class:`~cardionet_sk.hub.EnsembleConfig` of a fitted ensemble as it is now (its
+    weights, classes and thresholds) with the model-card fields ``card``."""
+    weights = np.ones(len(ensemble.estimators_)) if ensemble.weights is None else ensemble.weights
+    return EnsembleConfig(
+        members=tuple(
+            EnsembleMember(name, float(w), embedded_members)
+            for name, w in zip(ensemble.named_estimators_, weights)
+        ),
+        # Plain JSON: names stay strings, numbered classes integers.
+        classes=tuple(c.item() if isinstance(c, np.generic) else c for c in ensemble.classes_),
+        thresholds=tuple(check_thresholds(ensemble.threshold, ensemble.n_classes_).tolist()),
+        **card,
+    ).validated()
 
 
 def _drop_embedded_copy(folder, name):

@@ -5,21 +5,28 @@ this mixin only maps a fitted classifier to a config and a network, and back.
 """
 
 import inspect
-from pathlib import Path
+import warnings
 from typing import Any
 
 import numpy as np
-from sklearn.pipeline import make_pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from . import hub
 from ._constants import LEADS
 from ._keras.architectures import ARCHITECTURES, check_hyperparameters
 from ._keras.training import build_compiled_network
-from ._windowing import PTBXLWindower
 
 #: Registry names -> hyper-parameter defaults: what a saved config may name.
 _SAVEABLE_ARCHITECTURES = {name: a.defaults for name, a in ARCHITECTURES.items()}
+
+
+def _other_kind(directory):
+    """What the model folder ``directory`` holds when it is not a single network:
+    ``"an ensemble"`` or ``"a legacy release (a windowing pipeline)"``; ``None`` otherwise."""
+    if hub.is_ensemble_folder(directory):
+        return "an ensemble"
+    config = hub.read_model_config(directory, architectures=_SAVEABLE_ARCHITECTURES)
+    return None if config.preprocessing is None else "a legacy release (a windowing pipeline)"
 
 
 class PretrainedMixin:
@@ -134,7 +141,11 @@ class PretrainedMixin:
         token=None,
         local_files_only=False,
     ):
-        """Load a fitted model: embedded in the package, from a folder, or from the Hub.
+        """Load a fitted network: embedded in the package, from a folder, or from the Hub.
+
+        :func:`~cardionet_sk.load_pretrained` opens any saved model (a single
+        network, an ensemble, the original CardioNet-XL release); this method
+        opens single networks, as a :class:`CardioNetClassifier`.
 
         Parameters
         ----------
@@ -161,23 +172,17 @@ class PretrainedMixin:
 
         Returns
         -------
-        clf : CardioNetClassifier, MultilabelVotingClassifier or sklearn.pipeline.Pipeline
+        clf : CardioNetClassifier
             A fitted classifier whose :meth:`predict` applies the saved
             thresholds, with the validated config as ``pretrained_config_``.
-            Records must have the saved length and lead count
-            (``pretrained_config_.input``); other lengths are rejected with an
-            error, not resampled.
+            It adapts records to its input contract
+            (:meth:`predict_proba`'s ``sampling_rate`` and ``lead_names``).
 
-            The original CardioNet-XL release (``"sid512206/CardioNet-XL"``,
-            one full Keras H5 file) is recognised too: its network is rebuilt
-            from this package's architecture code and its weights read with
-            h5py, never deserialised. It takes z-scored 2 s windows at 500 Hz,
-            so it comes as a :class:`~sklearn.pipeline.Pipeline` of the
-            :class:`PTBXLWindower` that cuts 10 s 500 Hz records into them and
-            the classifier: ``pipe.predict(X)`` takes the records.
-
-            A folder saved by :meth:`MultilabelVotingClassifier.save_pretrained`
-            loads as that ensemble, its members frozen.
+            Deprecated: given an ensemble folder or the original CardioNet-XL
+            release, it still returns what :func:`~cardionet_sk.load_pretrained`
+            returns (a :class:`MultilabelVotingClassifier` or a
+            :class:`~sklearn.pipeline.Pipeline`) with a ``FutureWarning``; in
+            0.6 it will raise instead.
 
         Raises
         ------
@@ -207,26 +212,32 @@ class PretrainedMixin:
             token=token,
             local_files_only=local_files_only,
         )
-        if (Path(directory) / hub.ENSEMBLE_NAME).is_file():
-            from ._ensemble import MultilabelVotingClassifier
+        kind = _other_kind(directory)
+        if kind is None:
+            return cls._from_folder(directory)
+        warnings.warn(
+            f"{repo_id_or_path!r} is {kind}, not a single {cls.__name__}: "
+            f"{cls.__name__}.from_pretrained returns it for now, but will raise in 0.6. "
+            "Open any saved model with cardionet_sk.load_pretrained.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        # The one import back up the module graph: this deprecated path goes in 0.6.
+        from ._loading import load_pretrained
 
-            return MultilabelVotingClassifier.from_pretrained(directory)
+        return load_pretrained(directory)
+
+    @classmethod
+    def _from_folder(cls, directory):
+        """The single network saved in the resolved model folder ``directory``.
+
+        A legacy release's network is the classifier of its pipeline
+        (:func:`~cardionet_sk.load_pretrained` adds the windower).
+        """
         config = hub.read_model_config(directory, architectures=_SAVEABLE_ARCHITECTURES)
         clf = cls._from_config(config)
         hub.load_weights(clf.model_, directory, config)
-        if config.preprocessing is None:
-            return clf
-        spec = config.input
-        windower = PTBXLWindower(**config.preprocessing)
-        # The windower is stateless: fitting it on one silent record of the input contract
-        # only records the number of leads.
-        longest = -(
-            -config.preprocessing["window_size"]
-            * config.preprocessing["input_sampling_rate"]
-            // int(spec.sampling_rate)
-        )
-        windower.fit(np.zeros((1, longest, len(spec.leads)), dtype=np.float32))
-        return make_pipeline(windower, clf)
+        return clf
 
     @classmethod
     def _from_config(cls: Any, config):
@@ -237,11 +248,7 @@ class PretrainedMixin:
             **{(k if k in own else f"model__{k}"): v for k, v in config.hyperparameters.items()},
             threshold=list(config.thresholds),
             calibration=config.calibration,
-            window_aggregation=config.window_aggregation,
-            crop_size=config.crop_size,
-            crop_stride=config.crop_stride,
-            crop_inference=config.crop_inference,
-            test_time_shifts=config.test_time_shifts,
+            **{name: getattr(config, name) for name in hub.INFERENCE_PARAMETERS},
             standardize=config.standardization is not None,
             # For a legacy release, the rate of the windows the network takes.
             sampling_rate=config.input.sampling_rate,
@@ -265,19 +272,19 @@ class PretrainedMixin:
         return clf
 
     def _pretrained_start(self, X):
-        """The classifier ``init`` names, checked against these records and this classifier.
+        """The network ``init`` names, checked against these records and this classifier.
 
         Fine-tuning keeps the pretrained network's input contract: the same
         leads, the same sampling rate and, for a network of fixed input length,
         the same number of timesteps.
         """
-        source = type(self).from_pretrained(self.init)
-        if not isinstance(source, type(self)):
-            raise ValueError(
-                f"init={self.init!r} loads a pipeline (a legacy release), not a "
-                f"{type(self).__name__} network that can be fine-tuned."
-            )
-        spec, where = source.pretrained_config_.input, f"init={self.init!r}"
+        where = f"init={self.init!r}"
+        directory = hub.resolve_model_dir(self.init)
+        kind = _other_kind(directory)
+        if kind is not None:
+            raise ValueError(f"{where} is {kind}, not a network that can be fine-tuned.")
+        source = type(self)._from_folder(directory)
+        spec = source.pretrained_config_.input
         if source.architecture != self.architecture:
             raise ValueError(
                 f"{where} is a {source.architecture!r} network; set "

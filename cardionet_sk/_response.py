@@ -25,7 +25,7 @@ def _positive_columns(proba, classes):
     )
 
 
-def positive_proba(estimator, X, n_classes):
+def positive_proba(estimator, X, n_classes, **predict_params):
     """Probability of the positive value of each label.
 
     Reads the three shapes a scikit-learn classifier's ``predict_proba`` takes
@@ -45,12 +45,15 @@ def positive_proba(estimator, X, n_classes):
         Samples, as accepted by ``estimator.predict_proba``.
     n_classes : int
         Number of labels ``estimator`` was fitted on.
+    **predict_params
+        Passed to ``estimator.predict_proba`` (e.g. the ``sampling_rate`` and
+        ``lead_names`` of ECG records); none by default.
 
     Returns
     -------
     proba : ndarray of shape (n_samples, n_classes)
     """
-    proba = estimator.predict_proba(X)
+    proba = estimator.predict_proba(X, **predict_params)
     if isinstance(proba, list):
         proba = _positive_columns(proba, estimator.classes_)
     elif n_classes == 1 and np.shape(proba)[1] == 2:

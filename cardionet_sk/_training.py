@@ -9,9 +9,11 @@ from typing import Any
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_consistent_length, column_or_1d
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
 from ._compat import check_sample_weight
+from ._constants import LEADS
+from ._input_contract import check_min_length, check_sampling_rate, resample, select_leads
 from ._keras.architectures import ARCHITECTURES, check_hyperparameters
 from ._keras.losses import balanced_label_weights
 from ._keras.training import (
@@ -183,10 +185,16 @@ class TrainingMixin:
                     else "."
                 )
             )
+        if X.ndim == 3:
+            check_min_length(X.shape[1], self.min_timesteps_, self.sampling_rate)
         stride = self._prediction_stride()
         if X.ndim == 3 and stride is not None and X.shape[1] > self.crop_size:
             X = sliding_windows(X, self.crop_size, stride)
         expected = self.model_.input_shape[1]
+        if X.ndim == 3 and expected is not None and X.shape[1] > expected:
+            # A network of fixed input length scores a longer record by overlapping windows
+            # of its length, half a window apart, aggregated as windows are.
+            X = sliding_windows(X, expected, max(1, expected // 2))
         if expected is not None and X.shape[-2] != expected:
             raise ValueError(
                 f"X has {X.shape[-2]} features, but {type(self).__name__} is expecting "
@@ -194,6 +202,50 @@ class TrainingMixin:
                 "the network was built for."
             )
         return X if X.ndim == 4 else X[:, np.newaxis]
+
+    @property
+    def min_timesteps_(self):
+        """Fewest timesteps of a record this fitted classifier scores, at its ``sampling_rate``.
+
+        The shortest it was trained on: its training crop (``crop_size``), else the
+        input length of a network of fixed length, else the length of the records
+        (or windows) it was fitted on.
+        """
+        check_is_fitted(self, "model_")
+        return self.crop_size or self.model_.input_shape[1] or self.n_features_in_
+
+    @property
+    def min_duration_(self):
+        """:attr:`min_timesteps_` in seconds."""
+        return self.min_timesteps_ / self.sampling_rate
+
+    def _model_leads(self):
+        """The names of the leads this classifier takes, in its order; ``None`` if unknown."""
+        config = getattr(self, "pretrained_config_", None)
+        if config is not None and not config.preprocessing:
+            return list(config.input.leads)
+        return list(LEADS) if self.n_leads_in_ == len(LEADS) else None
+
+    def _adapt_records(self, X, sampling_rate, lead_names, *, check_signals):
+        """Records at ``sampling_rate`` with ``lead_names`` as this classifier takes them.
+
+        The signal checks run first, on the records as given and at their stated
+        rate: a rate that disagrees with the content still shows as an implausible
+        heart rate.
+        """
+        X = check_ecg_array(X, allow_windows=True, allow_2d=True)
+        rate = self.sampling_rate if sampling_rate is None else check_sampling_rate(sampling_rate)
+        if check_signals:
+            warn_signal_quality(X, rate, action=self.signal_checks)
+        if lead_names is not None:
+            leads = self._model_leads()
+            if leads is None:
+                raise ValueError(
+                    f"lead_names was given, but this {type(self).__name__} does not know the "
+                    f"names of its {self.n_leads_in_} leads: give X its leads in training order."
+                )
+            X = select_leads(X, lead_names, leads)
+        return resample(X, rate, self.sampling_rate)
 
     def _prediction_stride(self):
         """Timesteps between the crops prediction cuts; ``None`` when it takes whole records.

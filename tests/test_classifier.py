@@ -563,13 +563,22 @@ def test_lead_count_differing_from_fit_is_rejected():
         clf.predict(X[:, :, :8])
 
 
-def test_record_length_differing_from_fit_is_rejected():
+def test_a_record_shorter_than_the_fixed_input_is_rejected_naming_the_minimum():
     X, y = make_ecgs()
     clf = CardioNetClassifier(**TINY).fit(X, y)
+    assert clf.min_timesteps_ == 64 and clf.min_duration_ == 0.64
     with pytest.raises(
-        ValueError, match="X has 32 features, but CardioNetClassifier is expecting 64 features"
+        ValueError, match=r"0.32 s long \(32 samples at 100 Hz\), shorter than the 0.64 s"
     ):
         clf.predict_proba(X[:, :32])
+
+
+def test_a_fixed_input_network_scores_longer_records_by_overlapping_windows():
+    X, y = make_ecgs()
+    clf = CardioNetClassifier(**TINY).fit(X, y)
+    longer = np.concatenate([X[:4], X[:4, :32]], axis=1)  # 96 timesteps: windows at 0 and 32
+    windows = np.stack([longer[:, :64], longer[:, 32:]], axis=1)
+    np.testing.assert_allclose(clf.predict_proba(longer), clf.predict_proba(windows), rtol=1e-6)
 
 
 def test_y_with_wrong_number_of_rows_is_rejected():

@@ -19,8 +19,9 @@ import numpy as np
 import pytest
 import wfdb
 
-from cardionet_sk import LEADS, CardioNetClassifier
+from cardionet_sk import LEADS, CardioNetClassifier, load_pretrained
 from cardionet_sk._cli import main
+from cardionet_sk._input_contract import resample
 from cardionet_sk.datasets import load_sample, read_record
 
 CLASSES = ["NORM", "MI", "STTC", "CD", "HYP"]
@@ -314,13 +315,18 @@ def write_record(folder, name, signal, fs=100, leads=LEADS):
 @pytest.mark.parametrize(
     "fs, n_timesteps, leads, message",
     [
-        (500, 5000, LEADS, "sampled at 500 Hz, but the model expects 100 Hz"),
-        (100, 900, LEADS, "has 900 samples (9 s at 100 Hz), but the model expects 1000 (10 s)"),
+        (
+            100,
+            900,
+            LEADS,
+            "is 9 s long (900 samples at 100 Hz), shorter than the 10 s the model needs",
+        ),
+        (500, 4000, LEADS, "is 8 s long (4000 samples at 500 Hz), shorter than the 10 s"),
         (100, 1000, LEADS[:6], "lacks the lead(s) V1 V2 V3 V4 V5 V6 of the model"),
     ],
-    ids=["500Hz", "9s", "6-leads"],
+    ids=["9s", "8s-500Hz", "6-leads"],
 )
-def test_records_the_model_cannot_take_are_rejected_not_resampled(
+def test_records_the_model_cannot_take_are_rejected_naming_why(
     tiny_model, tmp_path, capsys, fs, n_timesteps, leads, message
 ):
     signal = np.random.default_rng(0).normal(scale=0.2, size=(n_timesteps, len(leads)))
@@ -348,7 +354,7 @@ def test_traceback_option_shows_the_traceback(tiny_model, tmp_path, capsys):
     assert "FileNotFoundError" in err and "has no config.json" in err
 
 
-def test_fully_convolutional_model_takes_records_of_any_length(tmp_path, capsys):
+def test_fully_convolutional_model_takes_records_of_any_length_from_its_crop(tmp_path, capsys):
     sample = load_sample()
     clf = CardioNetClassifier(
         "resnet1d_wang",
@@ -357,6 +363,8 @@ def test_fully_convolutional_model_takes_records_of_any_length(tmp_path, capsys)
         dense_units=4,
         epochs=1,
         validation_split=0,
+        crop_size=250,
+        crop_inference="whole",
         random_state=0,
     ).fit(sample.data[:8], sample.target[:8])
     model = clf.save_pretrained(tmp_path / "resnet")
@@ -389,14 +397,22 @@ def test_original_release_takes_10_s_records_at_500_hz(tmp_path, capsys):
     argv = ["predict", str(header), "--model", str(tmp_path / "release"), "--format", "json"]
     assert main(argv) == 0
     row = json.loads(capsys.readouterr().out)[0]
-    windower, clf = CardioNetClassifier.from_pretrained(tmp_path / "release")
+    windower, clf = load_pretrained(tmp_path / "release")
     windows = windower.transform(read_record(header).signal[np.newaxis])
     np.testing.assert_allclose(
         list(row["probabilities"].values()), clf.predict_proba(windows)[0], rtol=1e-5
     )
+    # A 100 Hz record is resampled to the 500 Hz the release takes, then windowed.
     header100 = write_record(tmp_path, "r100", signal[:1000], fs=100)
-    assert main(["predict", str(header100), "--model", str(tmp_path / "release")]) == 1
-    assert "sampled at 100 Hz, but the model expects 500 Hz" in capsys.readouterr().err
+    argv = ["predict", str(header100), "--model", str(tmp_path / "release"), "--format", "json"]
+    assert main(argv) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    upsampled = resample(read_record(header100).signal[np.newaxis], 100, 500)
+    np.testing.assert_allclose(
+        list(row["probabilities"].values()),
+        clf.predict_proba(windower.transform(upsampled))[0],
+        rtol=1e-5,
+    )
 
 
 def test_table_describes_each_predicted_label_of_a_model_with_descriptions(tmp_path, capsys):

@@ -163,8 +163,8 @@ def test_unreadable_records_are_reported_in_their_row_and_skipped(tiny_model, tm
     headers[3].with_suffix(".dat").unlink()  # missing signal file
     headers[4].write_text("not a WFDB header\n")
     odd = write_record(
-        tmp_path / "archive" / "00000", "00005_lr", np.zeros((5000, 12)), fs=500
-    )  # replaces record 5 by a 500 Hz one
+        tmp_path / "archive" / "00000", "00005_lr", np.zeros((2500, 12)), fs=500
+    )  # replaces record 5 by a 5 s one at 500 Hz, shorter than the model's 10 s
     output = tmp_path / "out.csv"
     argv = ["predict", str(tmp_path / "archive"), "--model", str(tiny_model), "-o", str(output)]
     assert main([*argv, "--batch-size", "3"]) == 0
@@ -178,7 +178,7 @@ def test_unreadable_records_are_reported_in_their_row_and_skipped(tiny_model, tm
     assert "truncated or corrupt" in reasons[str(headers[1])]
     assert "Signal file of WFDB header" in reasons[str(headers[3])]
     assert "Malformed WFDB header" in reasons[str(headers[4])]
-    assert "sampled at 500 Hz" in reasons[str(odd)]
+    assert "is 5 s long (2500 samples at 500 Hz), shorter than the 10 s" in reasons[str(odd)]
     for row in rows[1:]:
         assert (row[1:7] == [""] * 6) == bool(row[-2])
     assert captured.err == (
@@ -410,7 +410,7 @@ def test_each_record_is_checked_once_and_the_loaded_estimator_is_left_as_it_was(
     tiny_model, checked_records, monkeypatch
 ):
     from cardionet_sk import _signal_checks
-    from cardionet_sk._cli_records import score, scoring_model
+    from cardionet_sk._scoring import score, scoring_model
 
     checked = []
     check = _signal_checks.check_signal_quality
@@ -428,6 +428,6 @@ def test_each_record_is_checked_once_and_the_loaded_estimator_is_left_as_it_was(
         for row in batch
     ]
     assert "microvolts" in rows[1].warning
-    assert checked == [2]  # one check of the batch's two records, for their rows
+    assert checked == [1, 1]  # one check of each record, raw, for its row
     assert clf.signal_checks is True and model.classifier is not clf
     assert model.classifier.model_ is clf.model_  # a copy that shares the network

@@ -191,5 +191,5 @@ def test_arguments_are_checked_before_any_task_runs(X):
     fitted = CardioNetClassifier(
         filters=(2,), kernel_sizes=(3,), dense_units=4, epochs=1, validation_split=0
     ).fit(X[:8], load_sample().target[:8])
-    with pytest.raises(ValueError, match="this classifier has no saved config"):
+    with pytest.raises(ValueError, match="this estimator has no saved config"):
         score_records_dask(fitted, ["a"])

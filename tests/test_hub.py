@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from huggingface_hub import HfApi
 
-from cardionet_sk import CardioNetClassifier, list_pretrained
+from cardionet_sk import CardioNetClassifier, SignalQualityWarning, list_pretrained, load_pretrained
 from cardionet_sk.datasets import load_sample
 from cardionet_sk.hub import DEFAULT_MODEL, DEFAULT_REPO_ID, _resolve
 
@@ -288,7 +288,7 @@ def test_every_shipped_architecture_is_embedded():
         "ensemble-ptbxl": "ensemble",
     }
     for name, architecture in architectures.items():
-        clf = CardioNetClassifier.from_pretrained(name)
+        clf = load_pretrained(name)
         members = [m.estimator for m in getattr(clf, "estimators_", [])] or [clf]
         if architecture != "ensemble":
             assert members[0].architecture == architecture
@@ -297,7 +297,7 @@ def test_every_shipped_architecture_is_embedded():
 @pytest.mark.parametrize("name", list_pretrained())
 def test_every_embedded_model_classifies_raw_records_with_its_thresholds(name, tmp_path, offline):
     sample = load_sample()
-    clf = CardioNetClassifier.from_pretrained(name)
+    clf = load_pretrained(name)
     details = {m["name"]: m for m in list_pretrained(details=True)}[name]
     if details["task"] == "superdiagnostic":
         assert clf.classes_.tolist() == ["NORM", "MI", "STTC", "CD", "HYP"]
@@ -322,12 +322,18 @@ def test_single_embedded_models_record_their_hub_repo_id():
             assert config.repo_id == _resolve._EMBEDDED_REPO_IDS[model["name"]]
 
 
-def test_embedded_cnn_rejects_500_hz_records():
+def test_embedded_cnn_resamples_500_hz_records_whose_rate_is_stated():
+    from scipy.signal import resample_poly
+
+    sample = load_sample()
     clf = CardioNetClassifier.from_pretrained("cardionet-ptbxl")
-    with pytest.raises(
-        ValueError, match="X has 5000 features, but CardioNetClassifier is expecting 1000"
-    ):
-        clf.predict(np.zeros((1, 5000, 12), dtype=np.float32))
+    at_500 = resample_poly(sample.data[:4].astype(np.float64), 5, 1, axis=1)
+    np.testing.assert_allclose(
+        clf.predict_proba(at_500, sampling_rate=500), clf.predict_proba(sample.data[:4]), atol=0.02
+    )
+    # Unstated, 500 Hz records read as 50 s at 100 Hz: the heart rate tells.
+    with pytest.warns(SignalQualityWarning, match="heart rate"):
+        clf.predict_proba(at_500)
 
 
 # -- the original CardioNet-XL release ----------------------------------------------------
@@ -363,7 +369,7 @@ def test_original_cardionet_xl_release_loads_from_the_hub_cache(tmp_path, offlin
     original = write_original_release(release / "cardionet_xl.h5")
     populate_hub_cache(tmp_path / "hub", "sid512206/CardioNet-XL", release)
 
-    pipe = CardioNetClassifier.from_pretrained("sid512206/CardioNet-XL", cache_dir=tmp_path / "hub")
+    pipe = load_pretrained("sid512206/CardioNet-XL", cache_dir=tmp_path / "hub")
 
     windower, clf = pipe[0], pipe[-1]
     assert clf.model_.count_params() == 4_136_165

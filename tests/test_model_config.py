@@ -65,6 +65,14 @@ def test_config_round_trips_through_its_json(folder):
         (lambda c: c.__setitem__("binary", "no"), "binary"),
         (lambda c: c.pop("input"), "input"),
         (lambda c: c.__setitem__("calibration", [{"method": "pickle"}]), "calibration"),
+        # Out of range: a class never (or always) predicted, a rate of no record, a shift
+        # longer than the record, a stride without crops.
+        (lambda c: c["thresholds"].__setitem__(0, 1.7), "thresholds"),
+        (lambda c: c["thresholds"].__setitem__(0, -0.1), "thresholds"),
+        (lambda c: c["input"].__setitem__("sampling_rate", float("inf")), "input.sampling_rate"),
+        (lambda c: c["input"].__setitem__("sampling_rate", 0), "input.sampling_rate"),
+        (lambda c: c.__setitem__("test_time_shifts", [0, 64]), "test_time_shifts"),
+        (lambda c: c.__setitem__("crop_stride", 8), "crop_stride"),
     ],
 )
 def test_tampered_config_is_rejected_naming_the_file_and_field(folder, tmp_path, change, field):
@@ -182,3 +190,18 @@ def test_a_failed_save_leaves_no_model_folder_behind_and_keeps_an_old_one(tmp_pa
             clf.save_pretrained(folder)
     assert not (tmp_path / "new").exists()
     assert {p.name: p.read_bytes() for p in old.iterdir()} == before
+
+
+def test_inference_parameters_are_declared_once_and_saved_and_loaded_by_that_declaration(
+    folder, tmp_path
+):
+    from cardionet_sk.hub import INFERENCE_PARAMETERS
+
+    config = ModelConfig.read(folder, architectures=None)
+    clf = CardioNetClassifier.from_pretrained(folder)
+    for name in INFERENCE_PARAMETERS:
+        assert name in config.to_dict()
+        assert getattr(clf, name) == getattr(config, name)
+    changed = clf.set_params(test_time_shifts=[0, 8], window_aggregation="max")
+    resaved = ModelConfig.read(changed.save_pretrained(tmp_path / "resaved"), architectures=None)
+    assert (resaved.test_time_shifts, resaved.window_aggregation) == ([0, 8], "max")

@@ -22,6 +22,7 @@ from .._calibration_maps import _EPS, Calibrator
 from .._constants import LEADS
 from .._validation import check_test_time_shifts, check_thresholds
 from .._version import __version__
+from ..hub._config import inference_parameters
 
 FORMATS = ("tflite", "onnx", "saved_model")
 QUANTIZATIONS = (None, "float16", "int8")
@@ -331,10 +332,9 @@ def export_metadata(clf, n_timesteps, format, quantize):
         },
         "output": {"name": "probabilities", "shape": [None, clf.n_classes_], "dtype": "float32"},
         "calibrated": clf.calibration is not None,
-        "crop_size": clf.crop_size,
+        # The saved inference parameters, with the stride and shifts the graph applies.
+        **inference_parameters(clf),
         "crop_stride": clf._prediction_stride(),
-        "crop_inference": clf.crop_inference,
-        "window_aggregation": clf.window_aggregation,
         "test_time_shifts": list(check_test_time_shifts(clf.test_time_shifts)),
         "cardionet_sk_version": __version__,
     }

@@ -17,6 +17,7 @@ from ._card import model_card
 from ._config import (
     CONFIG_NAME,
     FORMAT_VERSION,
+    INFERENCE_PARAMETERS,
     MODEL_CARD_NAME,
     WEIGHTS_NAME,
     ConfigError,
@@ -26,6 +27,8 @@ from ._config import (
 from ._ensemble_config import (
     ENSEMBLE_CARD_FIELDS,
     ENSEMBLE_NAME,
+    EnsembleConfig,
+    EnsembleMember,
     ensemble_model_config,
     read_ensemble_config,
 )
@@ -42,6 +45,7 @@ from ._resolve import (
     EMBEDDED_DIR,
     embedded_model_folder,
     ensemble_member_folders,
+    is_ensemble_folder,
     list_pretrained,
     resolve_model_dir,
 )
@@ -54,14 +58,18 @@ __all__ = [
     "ENSEMBLE_CARD_FIELDS",
     "ENSEMBLE_NAME",
     "FORMAT_VERSION",
+    "INFERENCE_PARAMETERS",
     "MODEL_CARD_NAME",
     "WEIGHTS_NAME",
     "ConfigError",
+    "EnsembleConfig",
+    "EnsembleMember",
     "InputSpec",
     "ModelConfig",
     "embedded_model_folder",
     "ensemble_member_folders",
     "ensemble_model_config",
+    "is_ensemble_folder",
     "list_pretrained",
     "load_weights",
     "model_card",

@@ -77,10 +77,10 @@ def _details(folder):
         ensemble = read_ensemble_config(folder)
         return {
             "name": folder.name,
-            "task": ensemble.get("task"),
+            "task": ensemble.task,
             "architecture": "ensemble",
-            "n_classes": len(ensemble["classes"]),
-            "description": ensemble.get("description"),
+            "n_classes": len(ensemble.classes),
+            "description": ensemble.description,
         }
     config = ModelConfig.read(folder, architectures=None)
     return {
@@ -90,6 +90,11 @@ def _details(folder):
         "n_classes": config.n_labels,
         "description": config.description,
     }
+
+
+def is_ensemble_folder(directory):
+    """Whether the model folder ``directory`` holds an ensemble (``ensemble.json``)."""
+    return (Path(directory) / ENSEMBLE_NAME).is_file()
 
 
 def embedded_model_folder(name):
@@ -103,14 +108,14 @@ def ensemble_member_folders(path, config):
     ``ensemble.json``, :func:`read_ensemble_config`): ``members/<name>``, or the embedded
     model ``<name>`` for a member marked ``"embedded": true``."""
     folders = []
-    for member in config["members"]:
-        if not member.get("embedded", False):
-            folders.append(path / "members" / member["name"])
-        elif (embedded := embedded_model_folder(member["name"])) is not None:
+    for member in config.members:
+        if not member.embedded:
+            folders.append(path / "members" / member.name)
+        elif (embedded := embedded_model_folder(member.name)) is not None:
             folders.append(embedded)
         else:
             raise ConfigError(
-                f"{path / ENSEMBLE_NAME}: member {member['name']!r} is the embedded model of "
+                f"{path / ENSEMBLE_NAME}: member {member.name!r} is the embedded model of "
                 f"that name, which this installation of cardionet-sk {__version__} does not "
                 f"have (it has {', '.join(list_pretrained()) or 'none'})."
             )
