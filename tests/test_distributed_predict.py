@@ -24,7 +24,12 @@ from sklearn.exceptions import NotFittedError  # noqa: E402
 from test_cli import write_record  # noqa: E402
 from test_dask import client  # noqa: E402, F401  (the two-worker cluster fixture)
 
-from cardionet_sk import CardioNetClassifier, predict_proba_dask, score_records_dask  # noqa: E402
+from cardionet_sk import (  # noqa: E402
+    CardioNetClassifier,
+    load_pretrained,
+    predict_proba_dask,
+    score_records_dask,
+)
 from cardionet_sk.datasets import load_sample, read_record  # noqa: E402
 
 MODEL = "cardionet-ptbxl"
@@ -193,3 +198,31 @@ def test_arguments_are_checked_before_any_task_runs(X):
     ).fit(X[:8], load_sample().target[:8])
     with pytest.raises(ValueError, match="this estimator has no saved config"):
         score_records_dask(fitted, ["a"])
+
+
+ENSEMBLE = "ensemble-ptbxl"
+
+
+def test_an_embedded_ensemble_scores_on_the_cluster_as_in_one_process(
+    client,  # noqa: F811
+    tmp_path,
+    X,
+):
+    from scipy.signal import resample_poly
+
+    ensemble = load_pretrained(ENSEMBLE)
+    proba = predict_proba_dask(ENSEMBLE, da.from_array(X[:8], chunks=(4, -1, -1))).compute()
+    np.testing.assert_allclose(proba, ensemble.predict_proba(X[:8]), rtol=RTOL)
+    # Records at 500 Hz, stated once, are resampled by each member on the workers.
+    at_500 = resample_poly(X[:4].astype(np.float64), 5, 1, axis=1)
+    proba = predict_proba_dask(ENSEMBLE, da.from_array(at_500), sampling_rate=500).compute()
+    np.testing.assert_allclose(proba, ensemble.predict_proba(at_500, sampling_rate=500), rtol=RTOL)
+
+    paths = [str(write_record(tmp_path, f"r{i}", at_500[i], fs=500)) for i in range(4)]
+    df = score_records_dask(ENSEMBLE, paths, npartitions=2).compute()
+    classes = list(ensemble.classes_)
+    assert df["error"].isna().all()
+    signals = np.stack([read_record(path).signal for path in paths])
+    np.testing.assert_allclose(
+        df[classes], ensemble.predict_proba(signals, sampling_rate=500), rtol=RTOL
+    )
