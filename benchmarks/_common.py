@@ -54,6 +54,32 @@ def machine():
     return f"{cpu}, {len(os.sched_getaffinity(0))} CPU cores, {accelerator}, {platform.system()}"
 
 
+def provenance(command):
+    """What a results JSON records of the run that wrote it: the command, the git commit
+    (and whether the working tree differed from it), the package version, the machine and
+    the date."""
+    from datetime import datetime, timezone
+
+    import cardionet_sk
+
+    def git(*args):
+        try:
+            run = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        except OSError:
+            return None
+        return run.stdout.strip() if run.returncode == 0 else None
+
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "command": command,
+        "git_commit": git("rev-parse", "HEAD"),
+        "git_dirty": None if status is None else bool(status),
+        "cardionet_sk_version": cardionet_sk.__version__,
+        "machine": machine(),
+        "date": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+    }
+
+
 def superdiagnostic_models(*, ensembles=False):
     """The embedded models of the five superclasses, which these benchmarks measure.
 

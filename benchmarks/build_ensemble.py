@@ -30,7 +30,11 @@ import numpy as np
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import roc_auc_score
 
-from cardionet_sk import CardioNetClassifier, MultilabelVotingClassifier, tune_thresholds
+from cardionet_sk import (
+    MultilabelVotingClassifier,
+    load_pretrained,
+    tune_thresholds,
+)
 from cardionet_sk.datasets import fetch_ptbxl
 from cardionet_sk.hub import EMBEDDED_DIR
 
@@ -85,7 +89,7 @@ def main():
     )
     held_out, fold9 = shared_held_out(data, candidates), data.fold == 9
     y_held, y9 = data.target[held_out], data.target[fold9]
-    models = {name: CardioNetClassifier.from_pretrained(name) for name in candidates}
+    models = {name: load_pretrained(name) for name in candidates}
     proba_held = {name: clf.predict_proba(data.data[held_out]) for name, clf in models.items()}
     proba9 = {name: clf.predict_proba(data.data[fold9]) for name, clf in models.items()}
     members, subset_scores = choose_members(y_held, proba_held)

@@ -36,9 +36,9 @@ from sklearn.metrics import brier_score_loss, precision_recall_fscore_support, r
 from sklearn.model_selection import GroupKFold
 
 from cardionet_sk import (
-    CardioNetClassifier,
     apply_calibration,
     fit_calibration_maps,
+    load_pretrained,
     tune_thresholds,
 )
 from cardionet_sk.datasets import fetch_ptbxl
@@ -216,7 +216,7 @@ def main():
     fold9 = data.fold == 9
     results, curves = {}, {}
     for name in superdiagnostic_models():
-        clf = CardioNetClassifier.from_pretrained(name).set_params(calibration=None)
+        clf = load_pretrained(name).set_params(calibration=None)
         held_out = held_out_records(data, name)
         proba_held, proba9 = clf.predict_proba(X[held_out]), clf.predict_proba(X[fold9])
         y_held, y9 = y[held_out], y[fold9]
@@ -251,9 +251,7 @@ def main():
     # An ensemble has no map of its own: its probability is the mean of its members'
     # calibrated ones, measured here as shipped.
     ensembles = {
-        name: scores(
-            y[fold9], CardioNetClassifier.from_pretrained(name).predict_proba(X[fold9]), classes
-        )
+        name: scores(y[fold9], load_pretrained(name).predict_proba(X[fold9]), classes)
         for name in superdiagnostic_models(ensembles=True)
         if name not in results
     }

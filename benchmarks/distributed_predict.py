@@ -60,11 +60,11 @@ def timed(function):
 
 def single_process(models, X, repeats):
     """Seconds of in-process ``predict_proba`` per model, and its probabilities."""
-    from cardionet_sk import CardioNetClassifier
+    from cardionet_sk import load_pretrained
 
     seconds, proba = {}, {}
     for name in models:
-        clf = CardioNetClassifier.from_pretrained(name)
+        clf = load_pretrained(name)
         clf.predict_proba(X[:256])  # untimed: traces the prediction function
         runs = [timed(functools.partial(clf.predict_proba, X)) for _ in range(repeats)]
         seconds[name], proba[name] = [t for t, _ in runs], runs[0][1]

@@ -43,7 +43,7 @@ import keras
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from cardionet_sk import CardioNetClassifier
+from cardionet_sk import load_pretrained
 from cardionet_sk._keras.export import export_model, tflite_interpreter, tflite_predict
 from cardionet_sk._statistics import standardize
 from cardionet_sk._validation import check_test_time_shifts
@@ -145,7 +145,7 @@ def quality(proba, reference, y):
 
 
 def benchmark_model(name, X, y, representative, args, folder):
-    clf = CardioNetClassifier.from_pretrained(name).set_params(signal_checks=False)
+    clf = load_pretrained(name).set_params(signal_checks=False)
     inputs = network_inputs(clf, X)
     rows = {"predict_proba": fastest(lambda: clf.predict_proba(X), args.repeats)}
     reference = clf.predict_proba(X)

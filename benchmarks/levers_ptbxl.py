@@ -46,7 +46,7 @@ from scipy.special import logit
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, cross_val_predict
 
-from cardionet_sk import CardioNetClassifier
+from cardionet_sk import load_pretrained
 from cardionet_sk.datasets import fetch_ptbxl
 from cardionet_sk.hub import EMBEDDED_DIR
 
@@ -117,7 +117,7 @@ def write_shifts(name, rows):
     if "circular shifts" not in rows:
         return
     better = rows["circular shifts"]["held_out_macro_auc"] > rows["one pass"]["held_out_macro_auc"]
-    clf = CardioNetClassifier.from_pretrained(name)
+    clf = load_pretrained(name)
     config = clf.pretrained_config_
     clf.set_params(test_time_shifts=quarter_shifts(clf) if better else None)
     # The card's training text up to this step (kept when run again), then this step; the
@@ -177,7 +177,7 @@ def main():
     machine = describe_machine()
     results = previous_results()
     for name in args.models or superdiagnostic_models():
-        clf = CardioNetClassifier.from_pretrained(name)
+        clf = load_pretrained(name)
         held_out = held_out_records(data, name)
         y_held = data.target[held_out]
         probas = {

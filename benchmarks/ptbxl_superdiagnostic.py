@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import f1_score, recall_score, roc_auc_score, roc_curve
 
-from cardionet_sk import CardioNetClassifier
+from cardionet_sk import load_pretrained
 from cardionet_sk.datasets import fetch_ptbxl
 
 from _common import (
@@ -134,7 +134,7 @@ def main():
     rows, curves, probas = {}, {}, {}
     classes = list(data.target_names)
     for name in superdiagnostic_models(ensembles=True):
-        clf = CardioNetClassifier.from_pretrained(name)
+        clf = load_pretrained(name)
         # Tracing and XLA compilation (one per batch shape) are not inference time.
         clf.predict_proba(X9[:512])
         start = time.perf_counter()
@@ -197,7 +197,7 @@ def main():
         "model with the highest, with a 95 % paired bootstrap interval (an interval that "
         "holds zero is no difference). Published numbers are on fold 10, not available here.",
         "",
-        f"`CardioNetClassifier.from_pretrained()` with no name loads **{default}**: among "
+        f"`load_pretrained()` with no name loads **{default}**: among "
         f"the models that classify at least {MIN_ECG_PER_SECOND} ECGs per second here, the "
         "fastest whose macro AUC is no different from the highest of them (a paired "
         "interval that holds zero); of models within "

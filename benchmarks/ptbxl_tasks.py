@@ -71,7 +71,7 @@ import pandas as pd
 from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
 from sklearn.model_selection import GroupShuffleSplit
 
-from cardionet_sk import CardioNetClassifier, tune_thresholds
+from cardionet_sk import CardioNetClassifier, load_pretrained, tune_thresholds
 from cardionet_sk.datasets import fetch_ptbxl
 from cardionet_sk.hub import EMBEDDED_DIR
 
@@ -349,7 +349,7 @@ def rescore(load, models):
         if "fold9_per_class" in result or not (models / result["run"]).is_dir():
             continue
         data = load(result["task"])
-        clf = CardioNetClassifier.from_pretrained(models / result["run"])
+        clf = load_pretrained(models / result["run"])
         y9 = fold9_labels(data, result)
         proba9 = clf.predict_proba(data.data[data.fold == 9])
         if not np.isclose(macro_auc(y9, proba9), result["fold9_macro_auc"], atol=1e-4):
@@ -558,7 +558,7 @@ def embed(home, load, models):
                 "thresholds would be tuned on records its network has seen."
             )
     data = load(result["task"])
-    clf = CardioNetClassifier.from_pretrained(models / run)
+    clf = load_pretrained(models / run)
     y = data.target[:, np.isin(data.target_names, clf.classes_)]  # the labels it learned
     held_out = np.isin(data.ecg_id, result["validation_ecg_ids"])
     thresholds, _ = tune_thresholds(y[held_out], clf.predict_proba(data.data[held_out]))

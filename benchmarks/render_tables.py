@@ -164,14 +164,13 @@ def _files(folder):
 
 def _model_size(folder):
     """The size of a model folder; an ensemble's with the embedded members it refers to."""
+    from cardionet_sk.hub import is_ensemble_folder, read_ensemble_config
+
     files = _files(folder)
-    ensemble = folder / "ensemble.json"
-    members = (
-        json.loads(ensemble.read_text(encoding="utf-8"))["members"] if ensemble.is_file() else []
-    )
+    members = read_ensemble_config(folder).members if is_ensemble_folder(folder) else ()
     for member in members:
-        if member.get("embedded", False):
-            files |= _files(folder.parent / member["name"])
+        if member.embedded:
+            files |= _files(folder.parent / member.name)
     size = f"{sum(path.stat().st_size for path in files) / 2**20:.1f} MiB"
     return f"{size} with its {len(members)} members" if members else size
 

@@ -30,7 +30,11 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import rankdata
 
-from cardionet_sk import CardioNetClassifier, MultilabelVotingClassifier, apply_thresholds
+from cardionet_sk import (
+    MultilabelVotingClassifier,
+    apply_thresholds,
+    load_pretrained,
+)
 from cardionet_sk.datasets import fetch_ptbxl
 from cardionet_sk.hub import EMBEDDED_DIR, ENSEMBLE_CARD_FIELDS
 from cardionet_sk.hub._card import subgroup_tables
@@ -148,9 +152,9 @@ def write_model(name, model, subgroups):
     """Store ``subgroups`` in the metrics of the embedded model (or ensemble) folder ``name``."""
     config = model.pretrained_config_
     if isinstance(model, MultilabelVotingClassifier):
-        card = {field: config[field] for field in ENSEMBLE_CARD_FIELDS if field in config}
+        card = {field: getattr(config, field) for field in ENSEMBLE_CARD_FIELDS}
         # As it was stored: members that are embedded models stay references to them.
-        card["embedded_members"] = all(m.get("embedded", False) for m in config["members"])
+        card["embedded_members"] = all(m.embedded for m in config.members)
     else:
         card = config.resave_arguments()
     metrics = {**(card.get("metrics") or {}), "subgroups": subgroups}
@@ -201,7 +205,7 @@ def main():
 
     results = {}
     for name in superdiagnostic_models(ensembles=True):
-        clf = CardioNetClassifier.from_pretrained(name)
+        clf = load_pretrained(name)
         results[name] = model_subgroups(clf, X, y, masks, classes, args.bootstrap)
         if args.write_models:
             write_model(name, clf, results[name])

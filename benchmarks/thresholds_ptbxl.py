@@ -39,8 +39,8 @@ from sklearn.metrics import precision_recall_fscore_support
 
 from cardionet_sk import (
     PUBLISHED_THRESHOLDS,
-    CardioNetClassifier,
     apply_thresholds,
+    load_pretrained,
     tune_thresholds,
 )
 from cardionet_sk.datasets import fetch_ptbxl
@@ -95,7 +95,7 @@ def model_policies(data, name, min_sensitivity):
     tune = held_out_records(data, name) & data.frame["validated_by_human"].to_numpy(dtype=bool)
     report = data.fold == 9
     assert not (tune & report).any()
-    clf = CardioNetClassifier.from_pretrained(name)
+    clf = load_pretrained(name)
     classes = list(clf.classes_)
     # One pass of the network over each part, shared by every policy.
     proba_tune, y_tune = clf.predict_proba(data.data[tune]), data.target[tune]

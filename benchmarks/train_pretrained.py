@@ -32,7 +32,7 @@ official PhysioNet layout (see ``fetch_ptbxl``); without it,
 ``../shared/data/ptbxl/unpack.py`` rebuilds one in a temporary folder.
 
 Writes the model folder ``cardionet_sk/pretrained/<model>`` (what
-``CardioNetClassifier.from_pretrained("<model>")`` loads and ``push_to_hub``
+``load_pretrained("<model>")`` loads and ``push_to_hub``
 would publish), ``benchmarks/results/<model>.json`` and ``<model>.md``.
 Progress goes to stdout, one line per epoch.
 """
@@ -47,7 +47,7 @@ import keras
 import numpy as np
 from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
 
-from cardionet_sk import CardioNetClassifier, tune_thresholds
+from cardionet_sk import CardioNetClassifier, load_pretrained, tune_thresholds
 from cardionet_sk.datasets import fetch_ptbxl
 from cardionet_sk.hub import EMBEDDED_DIR
 
@@ -256,7 +256,7 @@ def comparison(name, X9, y9, proba):
     if not model_folder(name).is_dir():
         print(f"no comparison: train --model {name} first ({model_folder(name)})", flush=True)
         return None
-    reference = CardioNetClassifier.from_pretrained(model_folder(name))
+    reference = load_pretrained(model_folder(name))
     difference, interval = paired_difference(
         y9, proba, reference.set_params(calibration=None).predict_proba(X9)
     )
@@ -359,9 +359,7 @@ def main():
     at_half = evaluate(y9, proba, np.full(5, 0.5), classes)
 
     with tempfile.TemporaryDirectory() as folder:
-        half = CardioNetClassifier.from_pretrained(
-            clf.save_pretrained(folder, weights_dtype="float16")
-        )
+        half = load_pretrained(clf.save_pretrained(folder, weights_dtype="float16"))
         proba16 = half.predict_proba(X9)
     auc32 = [round(tuned["per_class"][c]["auc"], 3) for c in classes]
     auc16 = [round(roc_auc_score(y9[:, k], proba16[:, k]), 3) for k in range(5)]

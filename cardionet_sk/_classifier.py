@@ -8,6 +8,7 @@ aggregation to :mod:`cardionet_sk._windowing`, thresholds to
 :mod:`cardionet_sk.hub`.
 """
 
+import difflib
 import numbers
 import os
 
@@ -215,6 +216,11 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
         ``standardize=False``).
     history_ : dict of str to list
         Loss (and validation loss) per epoch.
+    min_timesteps_, min_duration_ : int, float
+        The shortest record this classifier scores, in timesteps at
+        ``sampling_rate`` and in seconds: its training crop, else the fixed
+        input length of its network, else the length of the records it was
+        fitted on. Shorter records are rejected with an error naming it.
     validation_records_ : ndarray of int
         Rows of the training ``X`` held out for early stopping; empty without
         validation. Useful for tuning thresholds on records the weights never
@@ -397,9 +403,65 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
     # scikeras' own repr prints one parameter per line with tabs; keep sklearn's.
     __repr__ = BaseEstimator.__repr__
 
+    #: Prefixes of the routed parameters this classifier reads; scikeras knows others
+    #: (``loss__``, ``metrics__``, ``compile__``) that it would ignore here.
+    _ROUTES = ("model", "optimizer", "fit", "predict")
+
+    def _validate_params(self):
+        """The scikit-learn parameter checks, and routed names checked too: a misspelt
+        prefix (``optimzer__beta_1``) is an error naming the closest valid one, not a
+        parameter silently ignored."""
+        super()._validate_params()
+        for name in vars(self):
+            if "__" not in name:
+                continue
+            prefix = name.split("__", 1)[0]
+            if prefix not in self._ROUTES:
+                close = difflib.get_close_matches(prefix, self._ROUTES, n=1)
+                hint = f"; did you mean {close[0]}__{name.split('__', 1)[1]}?" if close else ""
+                raise ValueError(
+                    f"Unknown routed parameter {name!r} of {type(self).__name__}: routed "
+                    f"parameters start with {', '.join(p + '__' for p in self._ROUTES)}{hint}"
+                )
+
+    def initialize(self, X, y=None):
+        """Not supported: the network is built by :meth:`fit` (or :meth:`partial_fit`).
+
+        scikeras' ``initialize`` builds an untrained model; this classifier's
+        network depends on the records and labels it is fitted on (leads,
+        classes, standardisation, ``init``), so it has no separate build step.
+
+        Raises
+        ------
+        NotImplementedError
+            Always, naming the methods to use.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} builds its network in fit: call fit(X, y), or "
+            "partial_fit(X, y) for one epoch; load a trained one with load_pretrained."
+        )
+
+    @staticmethod
+    def scorer(y_true, y_pred, **kwargs):
+        """The metric of :meth:`score`: subset accuracy of 0/1 label matrices.
+
+        Parameters
+        ----------
+        y_true, y_pred : array-like of shape (n_records, n_classes) or (n_records,)
+        **kwargs
+            Passed to :func:`sklearn.metrics.accuracy_score`.
+
+        Returns
+        -------
+        score : float
+        """
+        from sklearn.metrics import accuracy_score
+
+        return float(accuracy_score(y_true, y_pred, **kwargs))
+
     # -- fitting ---------------------------------------------------------------------------
 
-    def fit(self, X, y, sample_weight=None, *, groups=None):
+    def fit(self, X, y, sample_weight=None, *, groups=None, sampling_rate=None, lead_names=None):
         """Train the network on ECG records and their labels.
 
         Parameters
@@ -418,6 +480,15 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
             holds out whole groups, about ``validation_split`` of the records,
             so that early stopping never judges the network on a patient it
             trains on (PTB-XL has several records of many patients).
+        sampling_rate : float, default=None
+            Sampling rate of ``X``, in Hz, when it is not this classifier's
+            ``sampling_rate`` (the rate of its network; with ``init``, that of
+            the pretrained network): ``X`` is resampled to it first, as
+            :meth:`predict_proba` does.
+        lead_names : sequence of str, default=None
+            Names of the leads of ``X``, matched as in :meth:`predict_proba` to
+            the leads of the network ``init`` names, or to PTB-XL's 12 leads in
+            their order.
 
         Returns
         -------
@@ -426,6 +497,7 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
         """
         self._validate_params()
         warm = self.warm_start and hasattr(self, "model_")
+        X = self._training_records(X, sampling_rate, lead_names)
         return self._fit(X, y, sample_weight, groups, warm=warm, epochs=self.epochs)
 
     def partial_fit(self, X, y, sample_weight=None, classes=None):
@@ -469,7 +541,7 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
                 (n_records, n_windows, n_timesteps, n_leads)
             ECG records in millivolts, or windows of them whose probabilities are
             aggregated with ``window_aggregation``. Records must be at least
-            :attr:`min_duration_` seconds long.
+            ``min_duration_`` seconds long.
         sampling_rate : float, default=None
             Sampling rate of ``X``, in Hz, when it is not the model's
             (``self.sampling_rate``): the records are resampled to the model's

@@ -29,6 +29,7 @@ from ._cli_output import (
     writer,
 )
 from ._cli_records import find_records, record_key
+from ._input_contract import resample
 from ._scoring import (
     Row,
     classify,
@@ -52,8 +53,10 @@ examples:
   cardionet info --model cardionet-sk/cardionet-ptbxl
 
 A record is a WFDB header (.hea) path or the record path without extension;
-`predict` also takes folders and glob patterns. Records must have the model's
-sampling rate, leads and length (see `cardionet info`); they are not resampled.
+`predict` also takes folders and glob patterns. Records of any sampling rate
+are resampled to the model's, their leads matched by name (aVR/AVR/-aVR,
+DI/DII/DIII ...; extra leads ignored); each must be at least as long as the
+model's shortest record (see `cardionet info`).
 Exit status: 0 on success, 1 on an error (one line on stderr), 2 on a usage
 error.
 
@@ -74,13 +77,17 @@ Records: a RECORD is a WFDB header (.hea), a record path without extension, a
 folder (every *.hea below it) or a glob pattern, quoted so that cardionet
 expands it (** matches any depth, which shells' limits on arguments never
 reach). Each record is classified once, in the order of the arguments;
-folders and patterns are sorted.
+folders and patterns are sorted. Signal files may be WFDB .dat or the
+challenge .mat format; units mV, uV or V. Each record is resampled from the
+rate its header gives to the model's (anti-aliasing polyphase filter), its
+leads taken by name; a record shorter than the model's minimum (`cardionet
+info`) or lacking one of its leads is skipped with the reason.
 
 Output: one row per record with the probability of each class and the
 classes whose probability reaches the model's threshold (`predicted` in the
 table, CSV and Parquet, `labels` in JSON; `-` when there is none), and in
 `warning` what the signal checks found (microvolts instead of mV, flat or
-clipped leads, a heart rate implausible at the model's sampling rate; empty
+clipped leads, a heart rate implausible at the record's sampling rate; empty
 when nothing; a line under the row in the table); stderr counts such
 records. A record
 that cannot be read or that the model cannot take is skipped: its row has no
@@ -115,12 +122,8 @@ def _demo(args):
 
     model = load_model(args.model)
     sample = load_sample()
-    if sample.sampling_rate != input_rate(model.config):
-        raise ValueError(
-            f"the bundled sample is sampled at {sample.sampling_rate:g} Hz, but the model "
-            f"{model.config.name!r} expects {input_rate(model.config):g} Hz records."
-        )
-    proba, labels = classify(model, sample.data, ["the bundled sample"])
+    records = resample(sample.data, sample.sampling_rate, input_rate(model.config))
+    proba, labels = classify(model, records, ["the bundled sample"])
     classes = list(model.classifier.classes_)
     rows = [
         Row(str(i), p, lab) for i, p, lab in zip(sample.ecg_id, proba, predicted(classes, labels))
@@ -283,6 +286,10 @@ def _info(args):
             if config.preprocessing
             else ""
         )
+    )
+    print(
+        f"records: any sampling rate (resampled to {input_rate(config):g} Hz), leads matched "
+        f"by name, at least {model.min_duration:g} s long"
     )
     print(
         "thresholds: "

@@ -105,7 +105,11 @@ def load_pretrained(
 
 def _legacy_pipeline(clf, config):
     """The windower that cuts the records a legacy release takes, then its network."""
-    windower = PTBXLWindower(**config.preprocessing)
+    preprocessing = dict(config.preprocessing)
+    # Saved before resample_to existed, the output rate is under its old name.
+    if "sampling_rate" in preprocessing:
+        preprocessing["resample_to"] = preprocessing.pop("sampling_rate")
+    windower = PTBXLWindower(**preprocessing)
     # The windower is stateless: fitting it on one silent record of the input contract only
     # records the number of leads.
     longest = -(

@@ -293,12 +293,14 @@ class PretrainedMixin:
         if X.shape[-1] != len(spec.leads):
             raise ValueError(
                 f"{where} takes the {len(spec.leads)} leads {' '.join(spec.leads)}; X has "
-                f"{X.shape[-1]} leads. Select them with PTBXLWindower(leads=...)."
+                f"{X.shape[-1]} leads. Name the leads of X with fit(X, y, lead_names=...)."
             )
         if self.sampling_rate != spec.sampling_rate:
             raise ValueError(
                 f"{where} takes records at {spec.sampling_rate:g} Hz; this classifier's "
-                f"sampling_rate is {self.sampling_rate:g} Hz. Resample with PTBXLWindower."
+                f"sampling_rate is {self.sampling_rate:g} Hz. Set sampling_rate="
+                f"{spec.sampling_rate:g} and give the rate of the records to fit: "
+                "fit(X, y, sampling_rate=...) resamples them."
             )
         length = source.model_.input_shape[1]
         if length is not None and (self.crop_size or X.shape[-2]) != length:

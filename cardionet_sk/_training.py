@@ -216,7 +216,7 @@ class TrainingMixin:
 
     @property
     def min_duration_(self):
-        """:attr:`min_timesteps_` in seconds."""
+        """``min_timesteps_`` in seconds."""
         return self.min_timesteps_ / self.sampling_rate
 
     def _model_leads(self):
@@ -225,6 +225,25 @@ class TrainingMixin:
         if config is not None and not config.preprocessing:
             return list(config.input.leads)
         return list(LEADS) if self.n_leads_in_ == len(LEADS) else None
+
+    def _training_records(self, X, sampling_rate, lead_names):
+        """Records at ``sampling_rate`` with ``lead_names`` as the network to fit takes them:
+        the leads of the network ``init`` names (else PTB-XL's 12), at this classifier's
+        rate. ``X`` itself when neither is given."""
+        if sampling_rate is None and lead_names is None:
+            return X
+        X = check_ecg_array(X, allow_windows=True, allow_2d=True)
+        if lead_names is not None:
+            leads = list(LEADS)
+            if self.init is not None:
+                from . import hub
+
+                directory = hub.resolve_model_dir(self.init)
+                leads = list(hub.read_model_config(directory, architectures=None).input.leads)
+            X = select_leads(X, lead_names, leads)
+        if sampling_rate is not None:
+            X = resample(X, check_sampling_rate(sampling_rate), self.sampling_rate)
+        return X
 
     def _adapt_records(self, X, sampling_rate, lead_names, *, check_signals):
         """Records at ``sampling_rate`` with ``lead_names`` as this classifier takes them.

@@ -9,6 +9,7 @@ with :func:`aggregate_windows` (one probability per record).
 """
 
 import math
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -27,7 +28,7 @@ class PTBXLWindower(TransformerMixin, BaseEstimator):
     """Cut ECG records into fixed-length windows.
 
     Each record is optionally reduced to some leads, resampled to
-    ``sampling_rate`` and normalised, then cut into windows of ``window_size``
+    ``resample_to`` and normalised, then cut into windows of ``window_size``
     samples taken every ``stride`` samples. Samples after the last full window
     are dropped, so a record of ``n_timesteps`` samples (at the output rate)
     yields ``1 + (n_timesteps - window_size) // stride`` windows.
@@ -35,19 +36,25 @@ class PTBXLWindower(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     window_size : int, default=1000
-        Samples per window, at the output rate ``sampling_rate``. The default
+        Samples per window, at the output rate ``resample_to``. The default
         is one 10 s PTB-XL record at 100 Hz.
     stride : int, default=None
         Samples between the starts of consecutive windows, at the output rate.
         ``None`` means ``window_size``: adjacent, non-overlapping windows.
     input_sampling_rate : int, default=100
         Sampling rate of ``X`` in Hz.
-    sampling_rate : int, default=None
+    resample_to : int, default=None
         Sampling rate of the windows in Hz. When it differs from
         ``input_sampling_rate``, records are resampled with
         :func:`scipy.signal.resample_poly`, whose anti-aliasing filter makes
         downsampling safe; the signal is assumed to continue the line through
         its first and last samples. ``None`` keeps ``input_sampling_rate``.
+    sampling_rate : int, default=None
+        Deprecated: the output rate, now ``resample_to`` (a ``FutureWarning``
+        at :meth:`fit`). From 0.6, ``sampling_rate`` will mean what it means
+        everywhere else in the package, the rate of ``X`` (today's
+        ``input_sampling_rate``), as in
+        :meth:`CardioNetClassifier.predict_proba`.
     leads : array-like of str or of int, default=None
         Leads to keep, in the given order: names from
         :data:`~cardionet_sk.LEADS` (case-insensitive, so ``"aVR"``
@@ -108,7 +115,7 @@ class PTBXLWindower(TransformerMixin, BaseEstimator):
     >>> import numpy as np
     >>> from cardionet_sk import PTBXLWindower
     >>> X = np.random.default_rng(0).normal(size=(4, 5000, 12))
-    >>> windower = PTBXLWindower(250, 125, input_sampling_rate=500, sampling_rate=100,
+    >>> windower = PTBXLWindower(250, 125, input_sampling_rate=500, resample_to=100,
     ...                          leads=["II", "V1"], normalize="record")
     >>> windower.fit_transform(X).shape
     (4, 7, 250, 2)
@@ -120,6 +127,7 @@ class PTBXLWindower(TransformerMixin, BaseEstimator):
         "window_size": [Interval(Integral, 1, None, closed="left")],
         "stride": [Interval(Integral, 1, None, closed="left"), None],
         "input_sampling_rate": [Interval(Integral, 1, None, closed="left")],
+        "resample_to": [Interval(Integral, 1, None, closed="left"), None],
         "sampling_rate": [Interval(Integral, 1, None, closed="left"), None],
         "leads": ["array-like", None],
         "normalize": [StrOptions({"record", "global"}), None],
@@ -131,6 +139,7 @@ class PTBXLWindower(TransformerMixin, BaseEstimator):
         stride=None,
         *,
         input_sampling_rate=100,
+        resample_to=None,
         sampling_rate=None,
         leads=None,
         normalize=None,
@@ -138,6 +147,7 @@ class PTBXLWindower(TransformerMixin, BaseEstimator):
         self.window_size = window_size
         self.stride = stride
         self.input_sampling_rate = input_sampling_rate
+        self.resample_to = resample_to
         self.sampling_rate = sampling_rate
         self.leads = leads
         self.normalize = normalize
@@ -158,6 +168,19 @@ class PTBXLWindower(TransformerMixin, BaseEstimator):
         self : object
             Fitted transformer.
         """
+        if self.sampling_rate is not None:
+            if self.resample_to is not None and self.resample_to != self.sampling_rate:
+                raise ValueError(
+                    f"sampling_rate={self.sampling_rate} (deprecated) and resample_to="
+                    f"{self.resample_to} both set the output rate: pass resample_to only."
+                )
+            warnings.warn(
+                "PTBXLWindower(sampling_rate=...) is the output rate, renamed resample_to; "
+                "from 0.6, sampling_rate will be the rate of X (today's input_sampling_rate), "
+                "as everywhere else in cardionet-sk. Pass resample_to instead.",
+                FutureWarning,
+                stacklevel=2,
+            )
         X = check_ecg_array(X, allow_2d=True)
         self.n_leads_in_ = X.shape[2]
         self.lead_indices_ = self._resolve_leads(self.n_leads_in_)
@@ -224,7 +247,7 @@ class PTBXLWindower(TransformerMixin, BaseEstimator):
 
     def _resampling_factors(self):
         """Up- and down-sampling factors of the smallest exact rational resampling."""
-        target = self.input_sampling_rate if self.sampling_rate is None else self.sampling_rate
+        target = self.resample_to or self.sampling_rate or self.input_sampling_rate
         gcd = math.gcd(target, self.input_sampling_rate)
         return target // gcd, self.input_sampling_rate // gcd
 

@@ -638,3 +638,18 @@ def test_threshold_of_wrong_length_is_rejected():
     clf = CardioNetClassifier(**TINY, threshold=[0.5, 0.5]).fit(X, y)
     with pytest.raises(ValueError, match="one value per class \\(5\\); got shape \\(2,\\)"):
         clf.predict(X)
+
+
+def test_a_misspelt_routed_parameter_is_an_error_naming_the_closest_prefix():
+    X, y = make_ecgs()
+    with pytest.raises(ValueError, match="'optimzer__beta_1'.*did you mean optimizer__beta_1"):
+        CardioNetClassifier(**TINY, optimzer__beta_1=0.8).fit(X, y)
+
+
+def test_scikeras_initialize_is_replaced_by_a_clear_error_and_scorer_is_score():
+    X, y = make_ecgs()
+    with pytest.raises(NotImplementedError, match="builds its network in fit"):
+        CardioNetClassifier(**TINY).initialize(X, y)
+    clf = CardioNetClassifier(**TINY).fit(X, y)
+    assert clf.scorer(y, clf.predict(X)) == clf.score(X, y)
+    assert clf.current_epoch == len(clf.history_["loss"])

@@ -16,6 +16,7 @@ from cardionet_sk import (
     CalibratedMultilabelClassifierCV,
     CardioNetClassifier,
     MultilabelVotingClassifier,
+    PriorShiftAdaptedClassifier,
     PTBXLWindower,
     ThresholdOptimizer,
 )
@@ -88,6 +89,19 @@ VOTING_FAILURES = {
     "check_classifiers_classes": STRING_LABELS,
 }
 
+# The checks' y labels every row: the unfitted estimator is fitted on them, they give the
+# source prevalences, and with no unlabelled (-1) row there is no target to adapt to.
+PRIOR_SHIFT_FAILURES = {
+    "check_estimators_dtypes": MULTICLASS,
+    "check_classifier_data_not_an_array": LABELS_1_2,
+    "check_fit2d_1feature": MULTICLASS,
+    "check_classifiers_classes": STRING_LABELS,
+    "check_non_transformer_estimators_n_iter": (
+        "n_iter_ counts the EM steps on the unlabelled rows of fit; the checks' y marks none "
+        "(no row of -1), so no step runs and n_iter_ is 0"
+    ),
+}
+
 # sklearn's common checks feed (n_samples, n_features) data, read here as single-lead
 # records of n_features timesteps; these checks assume features.
 WINDOWER_FAILURES = {
@@ -146,6 +160,21 @@ CHECKED = {
         ),
         VOTING_FAILURES,
     ),
+    # Both predict_proba conventions, as for ThresholdOptimizer.
+    "PriorShiftAdaptedClassifier-OneVsRestClassifier": (
+        PriorShiftAdaptedClassifier(OneVsRestClassifier(LogisticRegression(solver="liblinear"))),
+        PRIOR_SHIFT_FAILURES,
+    ),
+    "PriorShiftAdaptedClassifier-KNeighborsClassifier": (
+        PriorShiftAdaptedClassifier(KNeighborsClassifier()),
+        {
+            **PRIOR_SHIFT_FAILURES,
+            "check_classifiers_multilabel_output_format_predict_proba": (
+                "k-NN probabilities are vote fractions that reach 0 and 1; the check wants "
+                "them strictly between"
+            ),
+        },
+    ),
     # window_size=1 lets the common checks' few-"timestep" data through; the other
     # instances put the global statistics and resampling under the checks.
     "PTBXLWindower": (PTBXLWindower(window_size=1), WINDOWER_FAILURES),
@@ -154,7 +183,7 @@ CHECKED = {
         WINDOWER_FAILURES,
     ),
     "PTBXLWindower-resampled": (
-        PTBXLWindower(window_size=1, input_sampling_rate=2, sampling_rate=1, normalize="record"),
+        PTBXLWindower(window_size=1, input_sampling_rate=2, resample_to=1, normalize="record"),
         WINDOWER_FAILURES,
     ),
 }

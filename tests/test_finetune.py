@@ -100,3 +100,21 @@ def test_records_outside_the_pretrained_contract_are_rejected(
     clf = CardioNetClassifier(init=str(pretrained), epochs=1, signal_checks=False, **settings)
     with pytest.raises(ValueError, match=match):
         clf.fit(records(sample.data), new_labels)
+
+
+def test_records_at_another_rate_with_named_leads_are_adapted_to_the_pretrained_contract(
+    sample, pretrained, new_labels
+):
+    from scipy.signal import resample_poly
+
+    names = ["V6", "V5", "V4", "V3", "V2", "V1", "aVF", "AVL", "-aVR", "DIII", "DII", "DI"]
+    X = sample.data[..., ::-1].copy()
+    X[..., 8] *= -1  # -aVR
+    at_500 = resample_poly(X.astype(np.float64), 5, 1, axis=1)
+    adapted = CardioNetClassifier(init=str(pretrained), epochs=1, random_state=0)
+    adapted.fit(at_500, new_labels, sampling_rate=500, lead_names=names)
+    plain = CardioNetClassifier(init=str(pretrained), epochs=1, random_state=0)
+    plain.fit(sample.data, new_labels)
+    np.testing.assert_allclose(
+        adapted.predict_proba(sample.data[:4]), plain.predict_proba(sample.data[:4]), atol=0.02
+    )

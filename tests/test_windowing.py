@@ -68,11 +68,11 @@ def test_windows_are_a_view_of_the_input(dtype, leads):
         {"leads": ["I", "II", "V1"]},
         {"normalize": "record"},
         {"normalize": "global"},
-        {"input_sampling_rate": 500, "sampling_rate": 250},
+        {"input_sampling_rate": 500, "resample_to": 250},
         {
             "leads": [0, 1, 6],
             "input_sampling_rate": 500,
-            "sampling_rate": 250,
+            "resample_to": 250,
             "normalize": "record",
         },
     ],
@@ -97,7 +97,7 @@ def test_resampling_keeps_frequency_and_amplitude_of_a_sine(input_rate, output_r
     X = amplitude * np.sin(2 * np.pi * frequency * t_in)[np.newaxis, :, np.newaxis]
 
     windower = PTBXLWindower(
-        seconds * output_rate, input_sampling_rate=input_rate, sampling_rate=output_rate
+        seconds * output_rate, input_sampling_rate=input_rate, resample_to=output_rate
     )
     windows = windower.fit_transform(X)
 
@@ -115,7 +115,7 @@ def test_resampling_keeps_frequency_and_amplitude_of_a_sine(input_rate, output_r
 def test_window_size_and_stride_count_samples_at_the_output_rate():
     X = _records(n_timesteps=5000)
 
-    windows = PTBXLWindower(250, 125, input_sampling_rate=500, sampling_rate=100).fit_transform(X)
+    windows = PTBXLWindower(250, 125, input_sampling_rate=500, resample_to=100).fit_transform(X)
 
     assert windows.shape == (3, 7, 250, 12)
 
@@ -179,7 +179,7 @@ def test_global_statistics_are_of_the_selected_and_resampled_leads():
     X[..., 6] = 4.0
 
     windower = PTBXLWindower(
-        100, leads=["V1", "I"], input_sampling_rate=500, sampling_rate=100, normalize="global"
+        100, leads=["V1", "I"], input_sampling_rate=500, resample_to=100, normalize="global"
     ).fit(X)
 
     assert windower.mean_.shape == windower.scale_.shape == (2,)
@@ -201,7 +201,7 @@ def test_stateless_modes_set_no_statistics():
     [
         ({"window_size": 1000}, 999, "window_size=1000 is longer than the records, which have 999"),
         (
-            {"window_size": 1000, "input_sampling_rate": 500, "sampling_rate": 100},
+            {"window_size": 1000, "input_sampling_rate": 500, "resample_to": 100},
             4000,
             "window_size=1000 is longer than the records, which have 800 samples once resampled "
             "from 4000 samples",
@@ -226,6 +226,7 @@ def test_window_longer_than_record_is_rejected_naming_both_lengths(params, n_tim
         ({"stride": 0}, "stride"),
         ({"stride": -5}, "stride"),
         ({"input_sampling_rate": 0}, "input_sampling_rate"),
+        ({"resample_to": -100}, "resample_to"),
         ({"sampling_rate": -100}, "sampling_rate"),
         ({"normalize": "lead"}, "normalize"),
         ({"leads": "II"}, "leads"),
@@ -358,3 +359,13 @@ def test_real_ptbxl_records_are_windowed():
     records = X[:, :, [1, 3, 6]]
     expected = (records - records.mean(axis=1, keepdims=True)) / records.std(axis=1, keepdims=True)
     assert_allclose(windows[:, 2], expected[:, 250:500], rtol=1e-4, atol=1e-4)
+
+
+def test_the_old_name_of_the_output_rate_still_works_with_a_future_warning():
+    X = np.random.default_rng(0).normal(size=(2, 1000, 12))
+    with pytest.warns(FutureWarning, match="renamed resample_to"):
+        old = PTBXLWindower(100, input_sampling_rate=500, sampling_rate=100).fit_transform(X)
+    new = PTBXLWindower(100, input_sampling_rate=500, resample_to=100).fit_transform(X)
+    np.testing.assert_array_equal(old, new)
+    with pytest.raises(ValueError, match="both set the output rate"):
+        PTBXLWindower(100, sampling_rate=100, resample_to=50).fit(X)
