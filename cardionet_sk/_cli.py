@@ -12,10 +12,12 @@ Records and the model live in :mod:`._cli_records`, output formats in :mod:`._cl
 import argparse
 import contextlib
 import io
+import json
 import os
 import sys
 import traceback
 
+import numpy as np
 from tqdm import tqdm
 
 from ._cli_output import (
@@ -32,7 +34,9 @@ from ._cli_records import find_records, record_key
 from ._input_contract import resample
 from ._scoring import (
     Row,
+    adapted,
     classify,
+    estimate_population_priors,
     input_rate,
     load_model,
     n_parameters,
@@ -71,6 +75,7 @@ examples:
   cardionet predict 'archive/**/*.hea' --output probabilities.jsonl --batch-size 512
   cardionet predict 'archive/**/*.hea' --output probabilities.jsonl --resume
   cardionet predict archive --output probabilities.parquet      (needs pyarrow)
+  cardionet predict archive --output probabilities.csv --adapt-priors
   cardionet predict --model cardionet-sk/cardionet-ptbxl --format json rec.hea
 
 Records: a RECORD is a WFDB header (.hea), a record path without extension, a
@@ -100,6 +105,14 @@ memory holds the model and about three times --batch-size records (a 10 s
 12-lead record takes 48 kB at 100 Hz, 240 kB at 500 Hz): about 40 MB at 100
 Hz and 200 MB at 500 Hz for the default 256, whatever the archive's size.
 Only the list of record paths grows with it.
+
+Prevalences: the probabilities are calibrated at PTB-XL's prevalences (about
+42 % NORM). --adapt-priors scores the records twice: a first pass estimates
+each class's prevalence among them (EM, from the model's own outputs; no
+labels needed), printed beside the model's and written to FILE.priors.json
+beside --output; the second pass writes the probabilities moved to those
+prevalences by Bayes' rule. The predicted labels stay those of the model's
+thresholds, moved with the probabilities.
 
 Resume: --resume continues an interrupted run. It reads --output (CSV or JSON
 Lines), skips the records already there, classified or skipped, and appends
@@ -173,7 +186,8 @@ def _predict(args):
             f"predicts {' '.join(classes)}: --resume continues a run of the same model."
         )
     warning = not args.resume or has_warning_column(args.output, args.format)
-    scored, skipped, first_error, flagged = _write_rows(args, model, todo, classes, warning)
+    priors = _population_priors(args, model, names) if args.adapt_priors else None
+    scored, skipped, first_error, flagged = _write_rows(args, model, todo, classes, warning, priors)
     _report_flagged(args, flagged, warning)
     return _report(args, scored, skipped, first_error, n_kept=len(names) - len(todo))
 
@@ -190,7 +204,45 @@ def _output_stream(output, fmt, append):
         yield stream
 
 
-def _write_rows(args, model, names, classes, warning=True):
+def _priors_file(output):
+    """Where ``--adapt-priors`` writes the prevalences: beside the output file."""
+    return f"{output}.priors.json"
+
+
+def _population_priors(args, model, names):
+    """``(source, target)`` prevalences for ``--adapt-priors``: estimated from every record
+    in a first pass, or, on ``--resume``, those the interrupted run wrote beside its output
+    (so that the rows before and after the interruption are adapted alike)."""
+    saved = None if to_stdout(args.output) else _priors_file(args.output)
+    classes = [str(c) for c in model.classifier.classes_]
+    if args.resume and saved is not None and os.path.exists(saved):
+        with open(saved, encoding="utf-8") as file:
+            data = json.load(file)
+        source = np.array([data["source"][c] for c in classes])
+        target = np.array([data["estimated"][c] for c in classes])
+        print(f"cardionet: prevalences of {saved} kept (--resume)", file=sys.stderr)
+        return source, target
+    source, target, n_records = estimate_population_priors(model, names, batch_size=args.batch_size)
+    print(
+        f"cardionet: prevalences estimated from {n_records:,} records (EM), source in brackets: "
+        + ", ".join(f"{c} {t:.3f} ({s:.3f})" for c, t, s in zip(classes, target, source)),
+        file=sys.stderr,
+    )
+    if saved is not None:
+        data = {
+            "method": "EM (Saerens, Latinne & Decaestecker 2002)",
+            "n_records": n_records,
+            "source": dict(zip(classes, map(float, source))),
+            "estimated": dict(zip(classes, map(float, target))),
+            "model": model.config.name,
+        }
+        with open(saved, "w", encoding="utf-8") as file:
+            json.dump(data, file, indent=2)
+            file.write("\n")
+    return source, target
+
+
+def _write_rows(args, model, names, classes, warning=True, priors=None):
     """Score ``names`` batch by batch into the output.
 
     Returns the numbers of records scored and skipped, the first skipped one's error and
@@ -216,6 +268,8 @@ def _write_rows(args, model, names, classes, warning=True):
         )
         try:
             for rows in score(model, names, batch_size=args.batch_size, strict=args.strict):
+                if priors is not None:
+                    rows = list(adapted(rows, *priors))
                 out.write(rows)
                 bar.update(len(rows))
                 errors = [row.error for row in rows if row.error is not None]
@@ -367,6 +421,14 @@ def _add_predict_options(predict):
         action="store_true",
         help="end the run at the first record that cannot be read or classified, instead "
         "of reporting it in its row and going on",
+    )
+    predict.add_argument(
+        "--adapt-priors",
+        action="store_true",
+        help="adapt the probabilities to the prevalences of the records' population, "
+        "estimated from the records themselves (EM) in a first pass; printed with the "
+        "model's own and written beside --output as FILE.priors.json (kept by --resume); "
+        "predicted labels do not change",
     )
     predict.add_argument(
         "--progress",

@@ -327,6 +327,67 @@ def _classify_group(model, names, signals, warnings, strict):
     }
 
 
+# -- the population the records come from -----------------------------------------------------
+
+
+def estimate_population_priors(model, names, *, batch_size):
+    """The first of two passes: each class's prevalence among the records ``names``.
+
+    Scores the records batch by batch (only their probabilities are kept, one row of
+    floats per record) and estimates the prevalences by EM (Saerens et al. 2002) from
+    the probabilities calibrated at the model's ``calibration_priors``.
+
+    Returns
+    -------
+    source, target : ndarray of shape (n_classes,)
+        The prevalences the model's probabilities are calibrated at, and those of the
+        records.
+    n_records : int
+        Records the estimate rests on (those that could be scored).
+
+    Raises
+    ------
+    ValueError
+        If the model has no saved ``calibration_priors`` (its probabilities are not
+        calibrated at known prevalences), or no record could be scored.
+    """
+    from ._prior_shift import pretrained_priors
+    from ._priors import estimate_priors_em
+
+    source = pretrained_priors(model.predictor)
+    if source is None:
+        raise ValueError(
+            f"the model {model.config.name!r} records no calibration_priors, the prevalences "
+            "its probabilities are calibrated at: they cannot be adapted to another population."
+        )
+    proba = [
+        row.probabilities
+        for rows in score(model, names, batch_size=batch_size, strict=False)
+        for row in rows
+        if row.error is None
+    ]
+    if not proba:
+        raise ValueError(
+            "no record could be scored: there is nothing to estimate prevalences from."
+        )
+    target, _, _ = estimate_priors_em(np.asarray(proba, dtype=np.float64), source)
+    return source, target, len(proba)
+
+
+def adapted(rows, source, target):
+    """The second pass: rows whose probabilities are moved from the ``source`` prevalences
+    to the ``target`` ones by Bayes' rule. Labels are kept: each class's threshold moves
+    with its probabilities (the same likelihood ratio), so the decisions do not change."""
+    from ._priors import adjust_probabilities
+
+    for row in rows:
+        if row.error is None:
+            row = row._replace(
+                probabilities=adjust_probabilities(row.probabilities[np.newaxis], source, target)[0]
+            )
+        yield row
+
+
 # -- rows as a table ------------------------------------------------------------------------
 
 

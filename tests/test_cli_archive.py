@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import test_cli
+from _helpers import optional_import
 from test_cli import CLASSES, TF_IMPORT_LOG, write_record
 
 from cardionet_sk import CardioNetClassifier
@@ -254,7 +255,7 @@ def test_resume_refuses_the_output_of_another_model(tiny_model, tmp_path, capsys
 
 
 def test_parquet_is_written_a_row_group_per_batch(tiny_model, tmp_path, capsys):
-    pq = pytest.importorskip("pyarrow.parquet")
+    pq = optional_import("pyarrow.parquet", "parquet")
     headers = make_archive(tmp_path / "archive", 10)
     headers[7].with_suffix(".dat").unlink()
     argv = ["predict", str(tmp_path / "archive"), "--model", str(tiny_model), "--batch-size", "4"]
@@ -431,3 +432,42 @@ def test_each_record_is_checked_once_and_the_loaded_estimator_is_left_as_it_was(
     assert checked == [1, 1]  # one check of each record, raw, for its row
     assert clf.signal_checks is True and model.classifier is not clf
     assert model.classifier.model_ is clf.model_  # a copy that shares the network
+
+
+def test_adapt_priors_estimates_then_scores_and_resume_keeps_the_estimate(
+    tmp_path, capsys, fold9_home
+):
+    from cardionet_sk import adjust_probabilities, estimate_priors_em, load_pretrained
+
+    headers = sorted((fold9_home / "ptbxl" / "records100").glob("*/*.hea"))[:40]
+    output = tmp_path / "adapted.csv"
+    argv = ["predict", *map(str, headers), "-o", str(output), "--adapt-priors"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "prevalences estimated from 40 records (EM), source in brackets: NORM " in err
+    priors = json.loads((tmp_path / "adapted.csv.priors.json").read_text())
+    classes = list(priors["estimated"])
+    assert classes == CLASSES and priors["n_records"] == 40
+
+    model = load_pretrained()
+    X = np.stack([read_record(h).signal for h in headers])
+    raw = model.predict_proba(X)
+    source = np.array([priors["source"][c] for c in classes])
+    target, _, _ = estimate_priors_em(raw, source)
+    np.testing.assert_allclose([priors["estimated"][c] for c in classes], target, rtol=1e-4)
+    rows = read_csv(output)
+    written = np.array([[float(v) for v in row[1:6]] for row in rows[1:]])
+    np.testing.assert_allclose(written, adjust_probabilities(raw, source, target), atol=1e-5)
+    # The labels are the model's own: the thresholds moved with the probabilities.
+    expected = [" ".join(np.asarray(classes)[r.astype(bool)]) or "-" for r in model.predict(X)]
+    assert [row[6] for row in rows[1:]] == expected
+
+    # An interrupted run resumes with the prevalences it estimated, not new ones.
+    output.write_text("\n".join(",".join(row) for row in rows[:21]) + "\n")
+    assert main([*argv, "--resume"]) == 0
+    assert "prevalences of" in capsys.readouterr().err
+    resumed = read_csv(output)
+    assert [row[0] for row in resumed] == [row[0] for row in rows]
+    np.testing.assert_allclose(
+        np.array([[float(v) for v in row[1:6]] for row in resumed[1:]]), written, atol=1e-5
+    )

@@ -13,12 +13,10 @@ import sys
 import joblib
 import numpy as np
 import pytest
+from _helpers import optional_import
 from sklearn.model_selection import GridSearchCV, KFold
 
-pytest.importorskip(
-    "distributed",
-    reason="dask.distributed is not installed: pip install 'dask[distributed]' (or the test extra)",
-)
+optional_import("distributed", "dask")
 from distributed import Client, LocalCluster, get_task_stream  # noqa: E402
 
 from cardionet_sk import CardioNetClassifier  # noqa: E402

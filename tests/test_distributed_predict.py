@@ -11,11 +11,9 @@ import os
 
 import numpy as np
 import pytest
+from _helpers import optional_import
 
-pytest.importorskip(
-    "distributed",
-    reason="dask.distributed is not installed: pip install 'dask[distributed]' (or the test extra)",
-)
+optional_import("distributed", "dask")
 import dask.array as da  # noqa: E402
 import dask.bag as db  # noqa: E402
 from dask.utils import key_split  # noqa: E402

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+from _helpers import optional_import
 
 from cardionet_sk import (
     CardioNetClassifier,
@@ -164,8 +165,8 @@ def test_saved_model_matches_predict_proba(fitted, sample, tmp_path):
 
 
 def test_onnx_matches_predict_proba(fitted, sample, tmp_path):
-    pytest.importorskip("tf2onnx")
-    ort = pytest.importorskip("onnxruntime")
+    optional_import("tf2onnx", "export")
+    ort = optional_import("onnxruntime", "export")
     X, y, _ = sample
 
     def onnx_proba():
@@ -262,8 +263,8 @@ def test_embedded_model_exports_within_1e4_of_predict_proba(name, form, sample, 
     if clf.pretrained_config_.task == "superdiagnostic":
         assert clf.calibration is not None  # the maps are in the graph, on real records
     if form == "onnx":
-        pytest.importorskip("tf2onnx")
-        ort = pytest.importorskip("onnxruntime")
+        optional_import("tf2onnx", "export")
+        ort = optional_import("onnxruntime", "export")
         path, _ = clf.export(tmp_path / "m.onnx", format="onnx")
         proba = ort.InferenceSession(str(path)).run(["probabilities"], {"records": X})[0]
     else:

@@ -119,7 +119,7 @@ def readme_test_command():
 
 def test_ci_runs_the_readme_test_command():
     command = readme_test_command()
-    assert command == 'pip install ".[test,docs]" && python -m pytest -n 2'
+    assert command == 'pip install ".[test,docs,export]" && python -m pytest -n 2'
     # Its commands, in order, as the test job's run steps and nothing else.
     expected = [part.strip() for part in command.split("&&")]
     assert run_commands(workflow("tests.yml")["jobs"]["test"]) == expected

@@ -37,14 +37,15 @@ _PREPROCESSING_FIELDS = {
     "window_size",
     "stride",
     "input_sampling_rate",
+    "resample_to",
     "sampling_rate",
     "leads",
     "normalize",
 }
 
 
-#: Text and numbers for the model card: they describe a model, they do not change what it
-#: predicts.
+#: Text and numbers for the model card, and the prevalences its calibration was fitted at:
+#: they describe a model, they do not change what it predicts.
 CARD_FIELDS = (
     "name",
     "description",
@@ -53,7 +54,30 @@ CARD_FIELDS = (
     "task",
     "class_descriptions",
     "metrics",
+    "calibration_priors",
 )
+
+#: The classifier parameters a saved model predicts with, besides its network, labels and
+#: calibration: each is a field of the config and a parameter of the classifier of the same
+#: name. Saving (:meth:`ModelConfig.from_classifier`), loading and the export sidecar
+#: iterate over this tuple: a new one touches it, its check in ``_check_prediction``, and
+#: a test.
+INFERENCE_PARAMETERS = (
+    "window_aggregation",
+    "crop_size",
+    "crop_stride",
+    "crop_inference",
+    "test_time_shifts",
+)
+
+
+def inference_parameters(clf):
+    """The :data:`INFERENCE_PARAMETERS` of a classifier, as plain JSON values."""
+    values = {name: getattr(clf, name) for name in INFERENCE_PARAMETERS}
+    if values["test_time_shifts"] is not None:
+        values["test_time_shifts"] = [int(v) for v in check_test_time_shifts(clf.test_time_shifts)]
+    return values
+
 
 #: Fields every config has, and their JSON types.
 _REQUIRED = {
@@ -115,6 +139,12 @@ class ModelConfig:
         :func:`~cardionet_sk.apply_calibration`), or ``None`` for a model
         whose probabilities are not calibrated (every folder saved before
         calibration existed).
+    calibration_priors : list of float or None
+        Prevalence of each label, in (0, 1), among the records the
+        calibration maps were fitted on: the population whose frequencies the
+        calibrated probabilities are (see
+        :class:`~cardionet_sk.PriorShiftAdaptedClassifier`). ``None`` (and
+        absent, in older folders) when unknown.
     window_aggregation : {"mean", "max"}
         How window probabilities are pooled into a record's probability.
     crop_size, crop_stride : int or None
@@ -161,6 +191,7 @@ class ModelConfig:
     input: InputSpec
     standardization: dict | None = None
     calibration: list | None = None
+    calibration_priors: list | None = None
     window_aggregation: str = "mean"
     crop_size: int | None = None
     crop_stride: int | None = None
@@ -218,15 +249,7 @@ class ModelConfig:
                 else None
             ),
             calibration=None if clf.calibration is None else list(clf.calibration),
-            window_aggregation=clf.window_aggregation,
-            crop_size=clf.crop_size,
-            crop_stride=clf.crop_stride,
-            crop_inference=clf.crop_inference,
-            test_time_shifts=(
-                None
-                if clf.test_time_shifts is None
-                else list(check_test_time_shifts(clf.test_time_shifts))
-            ),
+            **inference_parameters(clf),
             weights_dtype=weights_dtype,
             **card,
         )
@@ -331,7 +354,13 @@ class ModelConfig:
             raise ConfigError(f"{self.source}: field '{name}' {problem}.")
 
         _check_network(self, fail, architectures)
-        for check in (_check_labels, _check_input, _check_standardization, _check_prediction):
+        for check in (
+            _check_labels,
+            _check_input,
+            _check_standardization,
+            _check_prediction,
+            _check_calibration_priors,
+        ):
             check(self, fail)
         _check_storage(self, fail)
         return self
@@ -411,14 +440,15 @@ def _check_labels(config, fail):
     if len(config.thresholds) != n_labels:
         fail("thresholds", f"has {len(config.thresholds)} values for {n_labels} label(s)")
     for t in config.thresholds:
-        if not _is_real(t) or not math.isfinite(t):
-            fail("thresholds", f"must hold finite numbers, not {t!r}")
+        # A threshold above 1 is a class never predicted; below 0, one always predicted.
+        if not _is_real(t) or not 0 <= t <= 1:
+            fail("thresholds", f"must hold numbers in [0, 1], not {t!r}")
 
 
 def _check_input(config, fail):
     """The record contract: rate, length, distinct lead names, unit."""
     spec = config.input
-    if not _is_real(spec.sampling_rate) or not spec.sampling_rate > 0:
+    if not _is_real(spec.sampling_rate) or not 0 < spec.sampling_rate < math.inf:
         fail("input.sampling_rate", f"must be a positive number, not {spec.sampling_rate!r}")
     if not _is_int(spec.n_timesteps) or spec.n_timesteps < 1:
         fail("input.n_timesteps", f"must be a positive integer, not {spec.n_timesteps!r}")
@@ -474,13 +504,20 @@ def _check_prediction(config, fail):
             fail(name, f"must be null or a positive integer, not {value!r}")
     if config.crop_size is not None and config.crop_size > spec.n_timesteps:
         fail("crop_size", f"is longer than the {spec.n_timesteps} timesteps of 'input'")
+    if config.crop_stride is not None and config.crop_size is None:
+        fail("crop_stride", "must be null for a model not trained on crops (crop_size null)")
     if config.crop_inference not in _CROP_INFERENCES:
         fail("crop_inference", f"must be one of {list(_CROP_INFERENCES)}")
     shifts = config.test_time_shifts
     if shifts is not None and not (
-        isinstance(shifts, list) and shifts and all(_is_int(v) for v in shifts)
+        isinstance(shifts, list)
+        and shifts
+        and all(_is_int(v) and abs(v) < spec.n_timesteps for v in shifts)
     ):
-        fail("test_time_shifts", "must be null or a non-empty list of integers")
+        fail(
+            "test_time_shifts",
+            f"must be null or a non-empty list of integers within ±{spec.n_timesteps - 1}",
+        )
     if config.preprocessing is not None:
         if not isinstance(config.preprocessing, dict):
             fail("preprocessing", "must be null or an object")
@@ -492,6 +529,18 @@ def _check_prediction(config, fail):
             for v in config.preprocessing.values()
         ):
             fail("preprocessing", "must hold plain numbers, strings or lists")
+
+
+def _check_calibration_priors(config, fail):
+    """One prevalence strictly between 0 and 1 per label, or nothing."""
+    priors = config.calibration_priors
+    if priors is None:
+        return
+    if not isinstance(priors, list) or len(priors) != config.n_labels:
+        fail("calibration_priors", f"must be null or a list of {config.n_labels} prevalences")
+    for value in priors:
+        if not _is_real(value) or not 0 < value < 1:
+            fail("calibration_priors", f"must hold numbers strictly between 0 and 1, not {value!r}")
 
 
 def _check_storage(config, fail):
