@@ -54,6 +54,17 @@ def machine():
     return f"{cpu}, {len(os.sched_getaffinity(0))} CPU cores, {accelerator}, {platform.system()}"
 
 
+def command_line(script, argv):
+    """The command that ran ``script`` with ``argv``, as a results file records it: the
+    folders given to ``--data-home`` and ``--records`` are this machine's, so they are
+    written ``DIR``."""
+    words, hidden = [], False
+    for word in argv:
+        words.append("DIR" if hidden else word)
+        hidden = word in ("--data-home", "--records")
+    return " ".join(["python", f"benchmarks/{script}", *words])
+
+
 def provenance(command):
     """What a results JSON records of the run that wrote it: the command, the git commit
     (and whether the working tree differed from it), the package version, the machine and
@@ -105,9 +116,18 @@ def bootstrap(statistic, n_records, n_resamples=1000, seed=0):
     return [float(v) for v in np.nanpercentile(values, [2.5, 97.5])]
 
 
-def macro_auc(y, proba):
-    """Macro ROC AUC; NaN for a resample in which a class has one value."""
-    if (y.sum(axis=0) == 0).any() or (y.sum(axis=0) == len(y)).any():
+def macro_auc(y, proba, *, present_classes=False):
+    """Macro ROC AUC: the one definition of the benchmarks.
+
+    Over every class, NaN when a class has a single value among these records (a bootstrap
+    resample the interval leaves out); with ``present_classes``, over the classes that have
+    both values (the PTB-XL benchmark's rule for tasks with statements rare on fold 9).
+    """
+    counts = y.sum(axis=0)
+    scored = (counts > 0) & (counts < len(y))
+    if present_classes:
+        return float(roc_auc_score(y[:, scored], proba[:, scored], average="macro"))
+    if not scored.all():
         return np.nan
     return float(roc_auc_score(y, proba, average="macro"))
 

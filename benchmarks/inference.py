@@ -49,7 +49,7 @@ from cardionet_sk._statistics import standardize
 from cardionet_sk._validation import check_test_time_shifts
 from cardionet_sk.datasets import fetch_ptbxl, load_sample
 
-from _common import RESULTS, machine, superdiagnostic_models
+from _common import RESULTS, command_line, machine, superdiagnostic_models
 
 EXPORTS = {
     "TFLite float32": {},
@@ -273,7 +273,7 @@ def main():
                 name, X, y, representative, args, Path(folder)
             )
             print(name, json.dumps(results["models"][name]["ecg_per_s"]), flush=True)
-    command = "python benchmarks/inference.py " + " ".join(sys.argv[1:])
+    command = command_line("inference.py", sys.argv[1:])
     machine_line = machine()
     results.update(command=command, machine=machine_line)
     (RESULTS / "inference.json").write_text(json.dumps(results, indent=2) + "\n")

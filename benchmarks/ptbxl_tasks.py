@@ -75,7 +75,7 @@ from cardionet_sk import CardioNetClassifier, load_pretrained, tune_thresholds
 from cardionet_sk.datasets import fetch_ptbxl
 from cardionet_sk.hub import EMBEDDED_DIR
 
-from _common import RESULTS, EpochClock, bootstrap, ptbxl_data_home
+from _common import RESULTS, EpochClock, bootstrap, macro_auc, ptbxl_data_home
 from _common import machine as describe_machine
 
 TASKS = ("superdiagnostic", "subdiagnostic", "diagnostic", "form", "rhythm", "all")
@@ -223,12 +223,6 @@ def runs():
     )
 
 
-def macro_auc(y, proba):
-    """Mean ROC AUC over the classes with both values among these records."""
-    scored = (y.sum(axis=0) > 0) & (y.sum(axis=0) < len(y))
-    return float(roc_auc_score(y[:, scored], proba[:, scored], average="macro"))
-
-
 def per_class(y, proba, classes):
     """Each class's fold-9 ROC AUC (``None`` without both values) and positive records."""
     counts = y.sum(axis=0)
@@ -306,8 +300,10 @@ def train_and_score(name, task, start, size, data, checkpoints, models):
         "minutes": seconds / 60,
         "resumed": resumed,
         "val_macro_auc": validation_auc,
-        "fold9_macro_auc": macro_auc(y9, proba9),
-        "fold9_macro_auc_95ci": bootstrap(lambda rows: macro_auc(y9[rows], proba9[rows]), len(y9)),
+        "fold9_macro_auc": macro_auc(y9, proba9, present_classes=True),
+        "fold9_macro_auc_95ci": bootstrap(
+            lambda rows: macro_auc(y9[rows], proba9[rows], present_classes=True), len(y9)
+        ),
         "fold9_per_class": per_class(y9, proba9, clf.classes_),
         "machine": describe_machine(),
         "validation_ecg_ids": [int(i) for i in held_out],
@@ -332,7 +328,9 @@ def curve_differences(load):
         y9 = fold9_labels(data, json.loads((OUT / f"curve-{task}-{size}-scratch.json").read_text()))
 
         def gain(rows, y9=y9, scratch=scratch, finetuned=finetuned):
-            return macro_auc(y9[rows], finetuned[rows]) - macro_auc(y9[rows], scratch[rows])
+            return macro_auc(y9[rows], finetuned[rows], present_classes=True) - macro_auc(
+                y9[rows], scratch[rows], present_classes=True
+            )
 
         differences[f"{task}-{size}"] = {
             "difference": gain(np.arange(len(y9))),
@@ -352,7 +350,9 @@ def rescore(load, models):
         clf = load_pretrained(models / result["run"])
         y9 = fold9_labels(data, result)
         proba9 = clf.predict_proba(data.data[data.fold == 9])
-        if not np.isclose(macro_auc(y9, proba9), result["fold9_macro_auc"], atol=1e-4):
+        if not np.isclose(
+            macro_auc(y9, proba9, present_classes=True), result["fold9_macro_auc"], atol=1e-4
+        ):
             print(f"left as it is: {models / result['run']} is not the model of {path}")
             continue
         result["fold9_per_class"] = per_class(y9, proba9, clf.classes_)
@@ -611,7 +611,7 @@ def embed(home, load, models):
         task=result["task"],
         class_descriptions=descriptions,
         metrics={
-            "macro_auc": macro_auc(y9, proba9),
+            "macro_auc": macro_auc(y9, proba9, present_classes=True),
             "macro_f1": float(np.mean(f1[scored])),
             "macro_auc_95ci": result["fold9_macro_auc_95ci"],
             "per_class": per_class,

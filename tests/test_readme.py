@@ -187,3 +187,15 @@ def test_benchmark_pages_are_in_the_benchmarks_toctree():
     assert toctree
     entries = {line.strip() for line in toctree[1].splitlines() if line.strip()[:1].isalpha()}
     assert entries == {f"benchmarks/{page.stem}" for page in PAGES}
+
+
+def test_the_benchmarks_index_lists_every_script_and_make_runs_each_one():
+    index = (ROOT / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    makefile = (ROOT / "benchmarks" / "Makefile").read_text(encoding="utf-8")
+    scripts = sorted(p.name for p in (ROOT / "benchmarks").glob("*.py") if p.name != "_common.py")
+    assert scripts, "no benchmark script"
+    for script in scripts:
+        assert f"| `{script}` |" in index, f"benchmarks/README.md does not list {script}"
+    measured = [s for s in scripts if s not in ("make_sample.py", "train_pretrained.py")]
+    for script in measured:
+        assert script in makefile, f"the Makefile never runs {script}"
