@@ -160,7 +160,8 @@ def write_model(name, clf, maps, thresholds, card):
     running this script again leaves the same card.
     """
     config = clf.pretrained_config_
-    clf.set_params(calibration=maps, threshold=thresholds.tolist())
+    clf.calibration_maps_ = maps  # fitted here, on the held-out records' raw scores
+    clf.set_params(calibration=True, threshold=thresholds.tolist())
     # Training text of train_pretrained.py, up to its own threshold sentence.
     training = (config.training or "").split(" Thresholds maximise")[0].split(" Calibration: ")[0]
     description = (config.description or "").split(", with per-class thresholds")[0]
@@ -216,7 +217,7 @@ def main():
     fold9 = data.fold == 9
     results, curves = {}, {}
     for name in superdiagnostic_models():
-        clf = load_pretrained(name).set_params(calibration=None)
+        clf = load_pretrained(name).set_params(calibration=False)
         held_out = held_out_records(data, name)
         proba_held, proba9 = clf.predict_proba(X[held_out]), clf.predict_proba(X[fold9])
         y_held, y9 = y[held_out], y[fold9]

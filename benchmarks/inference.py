@@ -149,11 +149,11 @@ def benchmark_model(name, X, y, representative, args, folder):
     inputs = network_inputs(clf, X)
     rows = {"predict_proba": fastest(lambda: clf.predict_proba(X), args.repeats)}
     reference = clf.predict_proba(X)
-    uncalibrated = clone_with(clf, calibration=None).predict_proba(X)
+    uncalibrated = clone_with(clf, calibration=False).predict_proba(X)
     results, sliding_auc = {}, None
     if clf.crop_size is not None and clf.crop_inference == "whole":
         # The calibration maps were fitted to whole-record scores: compare uncalibrated AUCs.
-        sliding = clone_with(clf, crop_inference="sliding", calibration=None)
+        sliding = clone_with(clf, crop_inference="sliding", calibration=False)
         rows["predict_proba, sliding crops"] = fastest(
             lambda: sliding.predict_proba(X), args.repeats
         )
@@ -165,7 +165,7 @@ def benchmark_model(name, X, y, representative, args, folder):
     sizes = {}
     for label, settings in EXPORTS.items():
         full_int8 = settings.get("representative", False)
-        exported = clone_with(clf, calibration=None) if full_int8 else clf
+        exported = clone_with(clf, calibration=False) if full_int8 else clf
         form = settings.get("format", "tflite")
         path, _ = export_model(
             exported,

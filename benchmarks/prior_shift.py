@@ -37,6 +37,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import chi2
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import brier_score_loss, f1_score
@@ -47,8 +48,10 @@ from cardionet_sk import (
     MultilabelVotingClassifier,
     PriorShiftAdaptedClassifier,
     adjust_probabilities,
+    estimate_priors_em,
 )
 from cardionet_sk._prior_shift import pretrained_priors
+from cardionet_sk._priors import shift_test
 from cardionet_sk.datasets import fetch_ptbxl
 from cardionet_sk.hub import DEFAULT_MODEL, EMBEDDED_DIR, ENSEMBLE_NAME, ModelConfig
 from cardionet_sk.hub._config import CARD_FIELDS
@@ -65,6 +68,19 @@ RUNS = ROOT / "benchmarks" / "runs" / "prior_shift"
 #: Targets of the issue: ECE after adaptation where it was above ECE_BAD before, and the
 #: prevalence error.
 ECE_BAD, ECE_GOOD, PRIOR_ERROR = 0.05, 0.03, 0.03
+#: Level of the significance gate (``shift_alpha``) of the gated EM variant, and the
+#: strengths (pseudo-records at the source prevalence) of the MAP-EM variants. Chosen on the
+#: calibration records of folds 1-8 (the source), never on fold 9: see ``source_null``.
+SHIFT_ALPHA = 0.05
+MAP_STRENGTHS = (100, 300)
+#: Variants compared against plain EM (the default) in the levers table, with their labels.
+VARIANTS = {
+    "em": "EM (default)",
+    "em_gated": f"EM, gate shift_alpha={SHIFT_ALPHA}",
+    "em_mean_source": "EM, source priors = mean calibrated probability",
+    **{f"map_em_{s}": f"MAP-EM, Beta prior of {s} pseudo-records" for s in MAP_STRENGTHS},
+    "bbse": "BBSE",
+}
 
 
 # -- calibration priors of the embedded models --------------------------------------------
@@ -189,9 +205,26 @@ def macro_f1(y, predicted):
     return float(f1_score(y, predicted, average="macro", zero_division=0))
 
 
-def score_sample(rows, y_all, lookup, source, thresholds, source_rows, y_source):
+def map_em(proba, source, strength, tol=1e-6, max_iter=1000):
+    """EM with a Beta prior on each prevalence, centred on ``source`` and worth
+    ``strength`` records: the M-step is ``(sum of posteriors + strength * source) /
+    (n + strength)``, a maximum a posteriori estimate shrunk toward the source."""
+    priors = source.copy()
+    for _ in range(max_iter):
+        new = (adjust_probabilities(proba, source, priors).sum(axis=0) + strength * source) / (
+            len(proba) + strength
+        )
+        done = np.abs(new - priors).max() < tol
+        priors = new
+        if done:
+            break
+    return priors
+
+
+def score_sample(rows, y_all, lookup, source, thresholds, source_rows, y_source, mean_source):
     """Before and after adaptation on ``rows`` (row numbers of ``lookup``); BBSE takes the
-    labelled ``source_rows`` as its source records."""
+    labelled ``source_rows`` as its source records. ``mean_source``: the mean calibrated
+    probability of the source records, the source priors of one variant."""
     y = y_all[rows]
     X = rows[:, np.newaxis]
     frozen = FrozenEstimator(lookup)
@@ -203,8 +236,31 @@ def score_sample(rows, y_all, lookup, source, thresholds, source_rows, y_source)
     X_bbse = np.concatenate([source_rows, rows])[:, np.newaxis]
     y_bbse = np.concatenate([y_source, -np.ones_like(y)])
     bbse = PriorShiftAdaptedClassifier(frozen, method="bbse", **settings).fit(X_bbse, y_bbse)
+    gated = PriorShiftAdaptedClassifier(frozen, **settings, shift_alpha=SHIFT_ALPHA).fit(X)
     raw = lookup.predict_proba(X)
     true = y.mean(axis=0)
+
+    def variant(base, priors):
+        """Scores of ``raw`` moved from ``base`` to the estimated ``priors``."""
+        return {
+            **calibration_scores(y, adjust_probabilities(raw, base, priors)),
+            "priors": priors.tolist(),
+            "error": (priors - true).tolist(),
+        }
+
+    mean_priors = estimate_priors_em(raw, mean_source)[0]
+    variants = {
+        "em_gated": {
+            **variant(source, gated.target_priors_),
+            "shift_pvalues": gated.shift_pvalues_.tolist(),
+            "adapted": gated.shift_adapted_.tolist(),
+        },
+        "em_mean_source": variant(mean_source, mean_priors),
+        **{
+            f"map_em_{s}": variant(source, np.clip(map_em(raw, source, s), 1e-6, 1 - 1e-6))
+            for s in MAP_STRENGTHS
+        },
+    }
     # The adjustment at the true prevalences: what a perfect estimate would give.
     oracle = adjust_probabilities(raw, source, np.clip(true, 1e-6, 1 - 1e-6))
     return {
@@ -230,7 +286,34 @@ def score_sample(rows, y_all, lookup, source, thresholds, source_rows, y_source)
             "condition_numbers": bbse.condition_numbers_.tolist(),
         },
         "oracle": calibration_scores(y, oracle),
+        **variants,
     }
+
+
+def source_null(proba_held, source, n_records, n_boot=200):
+    """How the gate behaves without a shift, on the source side: the calibration records
+    bootstrapped to ``n_records``, EM and its likelihood-ratio test on each; the share of
+    bootstraps each class is adapted in at ``SHIFT_ALPHA`` (about ``SHIFT_ALPHA`` if the
+    test holds its level) and the 95th percentile of the statistic (3.84 for chi2(1))."""
+    rng = np.random.default_rng(0)
+    statistics, errors = [], []
+    for _ in range(n_boot):
+        proba = proba_held[rng.integers(0, len(proba_held), n_records)]
+        priors = estimate_priors_em(proba, source)[0]
+        statistics.append(shift_test(proba, source, priors)[0])
+        errors.append(np.abs(priors - source))
+    statistics = np.asarray(statistics)
+    return {
+        "n_boot": n_boot,
+        "n_records": n_records,
+        "adapted_share": (statistics > chi2_isf(SHIFT_ALPHA)).mean(axis=0).tolist(),
+        "statistic_95th": np.quantile(statistics, 0.95, axis=0).tolist(),
+        "em_deviation_95th": np.quantile(errors, 0.95, axis=0).tolist(),
+    }
+
+
+def chi2_isf(alpha):
+    return float(chi2.isf(alpha, 1))
 
 
 def population_samples(population, y_all, classes, n_records, seeds, score):
@@ -267,6 +350,9 @@ def benchmark_model(name, data, n_records, seeds):
     if source is None:
         raise SystemExit(f"{name} has no calibration_priors: run this script with --write-priors.")
     thresholds = np.asarray(model.threshold, dtype=np.float64)
+    # Lever (a): the mean calibrated probability of the calibration records, the fixed
+    # point of EM on them (their label prevalence is `source`).
+    mean_source = proba_held.mean(axis=0)
     # One table of probabilities: fold 9, then the held-out records.
     lookup = CachedProbabilities(np.vstack([proba9, proba_held]), classes)
     y_all = np.vstack([data.target[fold9], data.target[held_out]])
@@ -275,12 +361,21 @@ def benchmark_model(name, data, n_records, seeds):
 
     def score(rows):
         return score_sample(
-            rows, y_all, lookup, source, thresholds, held_out_rows, y_all[held_out_rows]
+            rows,
+            y_all,
+            lookup,
+            source,
+            thresholds,
+            held_out_rows,
+            y_all[held_out_rows],
+            mean_source,
         )
 
     return {
         "classes": classes,
         "source_priors": source.tolist(),
+        "mean_source_probability": mean_source.tolist(),
+        "source_null": source_null(proba_held, source, len(fold9)),
         "thresholds": thresholds.tolist(),
         "fold9_records": len(fold9),
         "held_out_records": len(held_out),
@@ -297,20 +392,21 @@ def benchmark_model(name, data, n_records, seeds):
 # -- targets and report ---------------------------------------------------------------------
 
 
-def check_targets(results):
-    """The issue's three targets on fold 9, each with the cases that miss it; the first
-    two also for the shifted class alone."""
+def check_targets(results, key="em", population="fold9"):
+    """The issue's three targets on ``population`` (fold 9) for the variant ``key`` (plain
+    EM), each with the cases that miss it; the first two also for the shifted class
+    alone."""
     ece = {"all": [0, []], "shifted": [0, []]}
     errors = {"all": [], "shifted": []}
     worse = []
     for name, result in results.items():
-        for sample in result["fold9"]:
+        for sample in result[population]:
             label = f"{name}, {sample['sample']}, seed {sample['seed']}"
             for k, c in enumerate(result["classes"]):
-                before, after = sample["before"]["ece"][k], sample["em"]["ece"][k]
+                before, after = sample["before"]["ece"][k], sample[key]["ece"][k]
                 parts = ["all"] + (["shifted"] if c == sample["shifted"] else [])
                 for part in parts:
-                    errors[part].append(abs(sample["em"]["error"][k]))
+                    errors[part].append(abs(sample[key]["error"][k]))
                 if sample["sample"] == AS_IS:
                     if after > before:
                         worse.append(f"{name} {c}: {before:.4f} -> {after:.4f}")
@@ -335,6 +431,67 @@ def check_targets(results):
         },
         "fold9_as_is_worse": worse,
     }
+
+
+def levers_table(results):
+    """Each variant's targets, per model, on fold 9 and on the calibration records."""
+    lines = [
+        "## Levers",
+        "",
+        "Each variant of the estimate, on fold 9 and (source side) on the calibration records "
+        "resampled the same way; the gate's level and the MAP strengths were chosen on the "
+        "source side only. ECE: shifted-class cases with ECE ≤ "
+        f"{ECE_GOOD} after adaptation among those above {ECE_BAD} before (all classes in "
+        "brackets); the largest prevalence error of the shifted class (all classes in "
+        "brackets); the classes whose ECE on the population as it is got worse (by more "
+        "than 0.0005).",
+        "",
+        "| model | variant | fold 9: ECE target | fold 9: largest error | fold 9 as is: worse "
+        "| source: ECE target | source: largest error | source as is: worse |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, result in results.items():
+        for key, label in VARIANTS.items():
+            cells = []
+            for population in ("fold9", "calibration_records"):
+                t = check_targets({name: result}, key, population)
+                as_is = next(s for s in result[population] if s["sample"] == AS_IS)
+                worse = [
+                    f"{c} {as_is['before']['ece'][k]:.3f} → {as_is[key]['ece'][k]:.3f}"
+                    for k, c in enumerate(result["classes"])
+                    if as_is[key]["ece"][k] > as_is["before"]["ece"][k] + 0.0005
+                ]
+                cells += [
+                    f"{t['ece']['shifted']['met']}/{t['ece']['shifted']['cases']} "
+                    f"({t['ece']['all']['met']}/{t['ece']['all']['cases']})",
+                    f"{t['prevalence']['shifted']['largest_error']:.3f} "
+                    f"({t['prevalence']['all']['largest_error']:.3f})",
+                    ", ".join(worse) or "none",
+                ]
+            lines.append(f"| {name} | {label} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "The gate without a shift (source side): the calibration records bootstrapped to "
+        "fold 9's size, the share of bootstraps in which each class is adapted at "
+        f"shift_alpha={SHIFT_ALPHA}, and the gate's p-values on fold 9 as it is.",
+        "",
+        "| model | adapted share, no shift | p-value, fold 9 as is |",
+        "|---|---|---|",
+    ]
+    for name, result in results.items():
+        null = result["source_null"]
+        as_is = next(s for s in result["fold9"] if s["sample"] == AS_IS)
+        lines.append(
+            f"| {name} | "
+            + " / ".join(f"{c} {v:.2f}" for c, v in zip(result["classes"], null["adapted_share"]))
+            + " | "
+            + " / ".join(
+                f"{c} {v:.2g}"
+                for c, v in zip(result["classes"], as_is["em_gated"]["shift_pvalues"])
+            )
+            + " |"
+        )
+    return lines
 
 
 def _mean(samples, part, key, k=None):
@@ -470,7 +627,7 @@ def report(results, targets, header):
     ]
     for name, result in results.items():
         lines += model_tables(name, result) + [""]
-    return "\n".join(lines + diagnostic_table(results) + [""])
+    return "\n".join(lines + diagnostic_table(results) + [""] + levers_table(results) + [""])
 
 
 def rounded(value):

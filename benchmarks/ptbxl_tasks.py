@@ -117,7 +117,7 @@ SETTINGS = {
     "finetuned": {
         **RECIPE,
         "init": PRETRAINED,
-        "freeze_epochs": 1,
+        "init__freeze_epochs": 1,
         "learning_rate": 3e-3,
         "epochs": SCRATCH_EPOCHS // 2,
         "patience": SCRATCH_EPOCHS // 2,
@@ -269,8 +269,7 @@ def train_and_score(name, task, start, size, data, checkpoints, models):
     clock = EpochClock(name)
     clf = CardioNetClassifier(
         class_names=np.asarray(data.target_names)[labels],
-        callbacks=[keras.callbacks.BackupAndRestore(str(backup)), clock],
-        verbose=0,
+        fit__callbacks=[keras.callbacks.BackupAndRestore(str(backup)), clock],
         **settings,
     )
     began = time.perf_counter()

@@ -258,7 +258,7 @@ def comparison(name, X9, y9, proba):
         return None
     reference = load_pretrained(model_folder(name))
     difference, interval = paired_difference(
-        y9, proba, reference.set_params(calibration=None).predict_proba(X9)
+        y9, proba, reference.set_params(calibration=False).predict_proba(X9)
     )
     return {"model": name, "fold9_macro_auc_difference": difference, "95ci": interval}
 
@@ -334,9 +334,8 @@ def main():
     if resumed:
         print(f"resuming from the last epoch backed up in {backup}", flush=True)
     clf = CardioNetClassifier(
-        verbose=0,
         class_names=data.target_names,
-        callbacks=[keras.callbacks.BackupAndRestore(str(backup)), EpochClock(args.model)],
+        fit__callbacks=[keras.callbacks.BackupAndRestore(str(backup)), EpochClock(args.model)],
         **preset["settings"],
     )
     start = time.perf_counter()

@@ -11,6 +11,7 @@ aggregation to :mod:`cardionet_sk._windowing`, thresholds to
 import difflib
 import numbers
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -18,7 +19,7 @@ from scikeras.wrappers import BaseWrapper
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._calibration_maps import apply_calibration
+from ._calibration_maps import apply_calibration, fit_calibration_maps
 from ._compat import Interval, StrOptions
 from ._keras.architectures import (
     ARCHITECTURES,
@@ -53,24 +54,20 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
         length), or one of the PTB-XL benchmark's fully convolutional networks
         (any record length): ``"resnet1d_wang"``, its 1D ResNet;
         ``"inception1d"``; ``"xresnet1d"``, a bottleneck ResNet whose
-        ``model__depth`` is 18, 34, 50, 101 or 152. Hyper-parameters an
-        architecture has beyond the ones below are routed with ``model__``, e.g.
-        ``model__stem_kernel_size=7``.
-    filters, kernel_sizes : tuple of int, default=None
-        ``"cardionet"``: filters and kernel size of each convolutional block.
-        ``"resnet1d_wang"``: filters of each residual block, and the kernel
-        sizes of the two convolutions of a block.
-    dense_units : int, default=None
-        Width of the hidden dense layer.
-    dropout : float, default=None
-        Dropout rate before the output layer.
+        ``model__depth`` is 18, 34, 50, 101 or 152.
 
-        ``None`` takes the architecture's default for each of these; the
-        defaults, declared once by each architecture, are:
+        The hyper-parameters of an architecture are routed with ``model__``,
+        e.g. ``model__filters=(32, 64)``, ``model__dense_units=64`` or
+        ``model__stem_kernel_size=7``; any not given takes the
+        architecture's default. The defaults, declared once by each
+        architecture, are:
 
         ARCHITECTURE_DEFAULTS
 
         After :meth:`fit`, ``hyperparameters_`` holds the values used.
+        (``filters``, ``kernel_sizes``, ``dense_units`` and ``dropout`` were
+        constructor parameters until 0.5: given so, they still work, with a
+        ``FutureWarning`` at :meth:`fit`.)
     optimizer : str or keras.optimizers.Optimizer class, default="adam"
         Optimizer; further settings go through ``optimizer__<name>``. With
         ``optimizer__use_ema=True`` (Keras' exponential moving average of the
@@ -101,15 +98,14 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
         predict time alike, so raw millivolt records go in.
     threshold : float or array-like of shape (n_classes,), default=0.5
         Decision threshold per class used by :meth:`predict`.
-    calibration : list of dict, default=None
-        One calibration map per class, as plain numbers (fitted by
-        :func:`~cardionet_sk.fit_calibration_maps` or
-        :class:`~cardionet_sk.CalibratedMultilabelClassifierCV` on records held
-        out from training), applied by :meth:`predict_proba` with
-        :func:`~cardionet_sk.apply_calibration`. Models loaded with
-        :meth:`from_pretrained` carry their saved maps here; set it to
-        ``None`` for the network's uncalibrated scores. The maps belong to the
-        network they were fitted on: :meth:`fit` does not refit them.
+    calibration : bool, default=True
+        Whether :meth:`predict_proba` applies the fitted calibration maps,
+        ``calibration_maps_`` (those of a saved model, or fitted by
+        :meth:`fit_calibration`); ``False`` gives the network's own scores.
+        A classifier without maps gives the network's scores either way.
+        (Until 0.5 this parameter held the maps themselves; a list given
+        here is still used, and ``None`` means ``False``, with a
+        ``FutureWarning``.)
     window_aggregation : {"mean", "max"} or callable, default="mean"
         How the probabilities of the windows of one record, for 4-D input, are
         combined into the record's probability. A callable is called as
@@ -162,12 +158,14 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
         (its ``architecture`` must match this one's; its hyper-parameters are
         used) with a new output layer for the columns of ``y``, and checks that
         the records match its input contract (leads, length, ``sampling_rate``).
-    freeze_epochs : int, default=0
-        With ``init``: epochs that train only the new output layer, the
-        pretrained body frozen, before the whole network trains.
-    init_standardization : bool, default=True
-        With ``init`` and ``standardize``: use the pretrained model's per-lead
-        statistics (``True``) or learn them from the training records.
+
+        Fine-tuning has two routed settings: ``init__freeze_epochs`` (int,
+        default 0), epochs that train only the new output layer, the
+        pretrained body frozen, before the whole network trains; and
+        ``init__standardization`` (bool, default True), whether to use the
+        pretrained model's per-lead statistics or learn them from the
+        training records. (``freeze_epochs`` and ``init_standardization`` as
+        constructor parameters still work, with a ``FutureWarning``.)
     sampling_rate : float, default=100
         Sampling rate, in Hz, of the records (or windows) the classifier sees;
         used by the signal checks and written by :meth:`save_pretrained`.
@@ -181,8 +179,6 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
         Names of the columns of ``y``, e.g. the ``target_names`` of
         :func:`~cardionet_sk.datasets.fetch_ptbxl`. ``None`` takes the columns
         of a DataFrame ``y``, else the column indices.
-    callbacks : list of keras.callbacks.Callback, default=None
-        Extra callbacks for ``keras.Model.fit``.
     warm_start : bool, default=False
         Keep training the existing network on the next :meth:`fit`.
     random_state : int, numpy.random.RandomState or None, default=None
@@ -190,10 +186,15 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
         split. An int makes fit deterministic on the CPU. The seeds go to each
         layer and batch generator: no global random state is set, so seeded
         fits running side by side in threads do not disturb each other.
-    verbose : int, default=0
-        Keras verbosity.
     **kwargs
-        Routed parameters, e.g. ``optimizer__beta_1=0.8``.
+        Routed parameters: ``model__`` (the architecture's hyper-parameters),
+        ``optimizer__`` (e.g. ``optimizer__beta_1=0.8``), ``fit__`` (arguments
+        of ``keras.Model.fit``: ``fit__callbacks=[...]`` for extra callbacks,
+        ``fit__verbose=1`` for Keras' progress bars), ``predict__batch_size``
+        and ``init__`` (fine-tuning). A misspelt prefix is an error naming the
+        closest valid one. (``callbacks`` and ``verbose`` were constructor
+        parameters until 0.5: given so, they still work, with a
+        ``FutureWarning``.)
 
     Attributes
     ----------
@@ -221,6 +222,11 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
         ``sampling_rate`` and in seconds: its training crop, else the fixed
         input length of its network, else the length of the records it was
         fitted on. Shorter records are rejected with an error naming it.
+    calibration_maps_ : list of dict
+        One calibration map per class, as plain numbers: those of a saved
+        model, or fitted by :meth:`fit_calibration`. Absent when none was
+        fitted (and after :meth:`fit`, as maps belong to the network they
+        were fitted on).
     validation_records_ : ndarray of int
         Rows of the training ``X`` held out for early stopping; empty without
         validation. Useful for tuning thresholds on records the weights never
@@ -259,8 +265,9 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
     >>> from cardionet_sk import CardioNetClassifier
     >>> from cardionet_sk.datasets import load_sample
     >>> sample = load_sample()                     # 52 real PTB-XL records, mV, 100 Hz
-    >>> clf = CardioNetClassifier(filters=(4,), kernel_sizes=(3,), dense_units=8, epochs=1,
-    ...                           random_state=0).fit(sample.data, sample.target)
+    >>> clf = CardioNetClassifier(model__filters=(4,), model__kernel_sizes=(3,),
+    ...                           model__dense_units=8, epochs=1, random_state=0)
+    >>> clf = clf.fit(sample.data, sample.target)
     >>> clf.predict_proba(sample.data[:3]).shape
     (3, 5)
     >>> clf.classes_.tolist()
@@ -269,10 +276,6 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
 
     _parameter_constraints: dict = {
         "architecture": [StrOptions(set(ARCHITECTURES))],
-        "filters": ["array-like", None],
-        "kernel_sizes": ["array-like", None],
-        "dense_units": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "dropout": [Interval(numbers.Real, 0, 1, closed="left"), None],
         "optimizer": [str, type, keras.optimizers.Optimizer],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -282,7 +285,8 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
         "patience": [Interval(numbers.Integral, 0, None, closed="left")],
         "standardize": ["boolean"],
         "threshold": [Interval(numbers.Real, None, None, closed="neither"), "array-like"],
-        "calibration": [list, None],
+        # A list of maps or None: the meaning until 0.5, deprecated.
+        "calibration": ["boolean", list, None],
         "window_aggregation": [StrOptions({"mean", "max"}), callable],
         "crop_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "crop_stride": [Interval(numbers.Integral, 1, None, closed="left"), None],
@@ -293,15 +297,11 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
         "monitor": [StrOptions({"val_loss", "val_macro_auc"})],
         "max_time": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "init": [str, os.PathLike, None],
-        "freeze_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
-        "init_standardization": ["boolean"],
         "sampling_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "signal_checks": ["boolean", StrOptions({"error"})],
         "class_names": ["array-like", None],
-        "callbacks": [list, None],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     # Fitted attributes, declared for mypy only: annotations create no class attributes, so
@@ -314,10 +314,6 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
         self,
         architecture="cardionet",
         *,
-        filters=None,
-        kernel_sizes=None,
-        dense_units=None,
-        dropout=None,
         optimizer="adam",
         learning_rate=1e-3,
         epochs=20,
@@ -327,7 +323,7 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
         patience=5,
         standardize=True,
         threshold=0.5,
-        calibration=None,
+        calibration=True,
         window_aggregation="mean",
         crop_size=None,
         crop_stride=None,
@@ -338,22 +334,14 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
         monitor="val_loss",
         max_time=None,
         init=None,
-        freeze_epochs=0,
-        init_standardization=True,
         sampling_rate=100,
         signal_checks=True,
         class_names=None,
-        callbacks=None,
         warm_start=False,
         random_state=None,
-        verbose=0,
         **kwargs,
     ):
         self.architecture = architecture
-        self.filters = filters
-        self.kernel_sizes = kernel_sizes
-        self.dense_units = dense_units
-        self.dropout = dropout
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.epochs = epochs
@@ -374,16 +362,13 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
         self.monitor = monitor
         self.max_time = max_time
         self.init = init
-        self.freeze_epochs = freeze_epochs
-        self.init_standardization = init_standardization
         self.sampling_rate = sampling_rate
         self.signal_checks = signal_checks
         self.class_names = class_names
-        self.callbacks = callbacks
         self.warm_start = warm_start
         self.random_state = random_state
-        self.verbose = verbose
-        # Routed parameters (``optimizer__beta_1``) are attributes, as scikeras keeps them.
+        # Routed parameters (``optimizer__beta_1``) are attributes, as scikeras keeps them; so
+        # are the parameters of before 0.5 that are routed now (``filters``), until 0.6.
         vars(self).update(kwargs)  # type: ignore[attr-defined]  # Any base: mypy picks vars(type)
         if kwargs:
             self._user_params = set(kwargs)
@@ -405,15 +390,35 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
 
     #: Prefixes of the routed parameters this classifier reads; scikeras knows others
     #: (``loss__``, ``metrics__``, ``compile__``) that it would ignore here.
-    _ROUTES = ("model", "optimizer", "fit", "predict")
+    _ROUTES = ("model", "optimizer", "fit", "predict", "init")
+    # scikeras' set_params takes routed names with these prefixes as they are.
+    _routing_prefixes = {*BaseWrapper._routing_prefixes, "init"}
 
     def _validate_params(self):
         """The scikit-learn parameter checks, and routed names checked too: a misspelt
         prefix (``optimzer__beta_1``) is an error naming the closest valid one, not a
-        parameter silently ignored."""
+        parameter silently ignored; a parameter routed since 0.5 given by its old name
+        works, with a ``FutureWarning`` naming the new one."""
         super()._validate_params()
+        for old, new in _ROUTED_SINCE_0_5.items():
+            if old in vars(self):
+                warnings.warn(
+                    f"{type(self).__name__}({old}=...) is deprecated and will be removed in "
+                    f"0.6: pass {new}=... instead.",
+                    FutureWarning,
+                    stacklevel=3,
+                )
         for name in vars(self):
+            if name in _ROUTED_SINCE_0_5:
+                continue
             if "__" not in name:
+                public = not name.startswith("_") and not name.endswith("_")
+                if public and name not in self._parameter_constraints:
+                    close = difflib.get_close_matches(name, list(self._parameter_constraints), n=1)
+                    raise ValueError(
+                        f"Unknown parameter {name!r} of {type(self).__name__}"
+                        + (f"; did you mean {close[0]}?" if close else ".")
+                    )
                 continue
             prefix = name.split("__", 1)[0]
             if prefix not in self._ROUTES:
@@ -592,8 +597,9 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
             return outputs[0] if len(outputs) == 1 else np.mean(outputs, axis=0)
 
         proba = predict_windows(predict, X, self.window_aggregation, chunk_size=_PREDICT_CHUNK)
-        if self.calibration is not None:
-            proba = apply_calibration(proba, self.calibration)
+        maps = self._calibration_maps()
+        if maps is not None:
+            proba = apply_calibration(proba, maps)
         if self.binary_:
             return np.column_stack([1.0 - proba[:, 0], proba[:, 0]])
         return proba
@@ -617,6 +623,61 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
         proba = self.predict_proba(X, sampling_rate=sampling_rate, lead_names=lead_names)
         threshold = check_thresholds(self.threshold, self.n_classes_)
         return apply_thresholds(proba[:, 1] if self.binary_ else proba, threshold)
+
+    def fit_calibration(self, X, y, *, method="sigmoid", sampling_rate=None, lead_names=None):
+        """Fit one calibration map per class on records held out from training.
+
+        The maps (``calibration_maps_``, plain numbers saved by
+        :meth:`save_pretrained`) turn the network's scores into probabilities
+        that match the frequencies of ``y``; :meth:`predict_proba` applies them
+        while ``calibration`` is true. They belong to this network: :meth:`fit`
+        drops them. For maps cross-validated on the training records, see
+        :class:`~cardionet_sk.CalibratedMultilabelClassifierCV`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_timesteps, n_leads)
+            Records the network was not trained on (e.g. its
+            ``validation_records_``).
+        y : array-like of shape (n_records, n_classes)
+            Their 0/1 labels; every class needs both values.
+        method : {"sigmoid", "isotonic", "temperature"}, default="sigmoid"
+            As in :func:`~cardionet_sk.fit_calibration_maps`.
+        sampling_rate, lead_names
+            The rate and lead names of ``X``, as in :meth:`predict_proba`.
+
+        Returns
+        -------
+        self : CardioNetClassifier
+        """
+        check_is_fitted(self, "model_")
+        self.__dict__.pop("calibration_maps_", None)
+        raw = self.predict_proba(X, sampling_rate=sampling_rate, lead_names=lead_names)
+        y = np.asarray(y)
+        if self.binary_:
+            raw, y = raw[:, 1:], y.reshape(-1, 1)
+        self.calibration_maps_ = fit_calibration_maps(y, raw, method)
+        return self
+
+    def _calibration_maps(self):
+        """The maps :meth:`predict_proba` applies: ``calibration_maps_`` while
+        ``calibration`` is true; or, deprecated, a list given as ``calibration``."""
+        if self.calibration is True:
+            return getattr(self, "calibration_maps_", None)
+        if self.calibration is False:
+            return None
+        warnings.warn(
+            f"{type(self).__name__}(calibration=...) is a switch since 0.5: "
+            + (
+                "pass calibration=False for the network's own scores"
+                if self.calibration is None
+                else "fit maps with fit_calibration (they become calibration_maps_)"
+            )
+            + "; the old meaning goes in 0.6.",
+            FutureWarning,
+            stacklevel=4,
+        )
+        return self.calibration
 
     def export(
         self, path, *, format="tflite", quantize=None, representative_data=None, n_timesteps=None
@@ -657,6 +718,18 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
             n_timesteps=n_timesteps,
         )
 
+
+#: Constructor parameters of before 0.5 that are routed now, and their routed names.
+_ROUTED_SINCE_0_5 = {
+    "filters": "model__filters",
+    "kernel_sizes": "model__kernel_sizes",
+    "dense_units": "model__dense_units",
+    "dropout": "model__dropout",
+    "init__freeze_epochs": "init__freeze_epochs",
+    "init_standardization": "init__standardization",
+    "callbacks": "fit__callbacks",
+    "verbose": "fit__verbose",
+}
 
 CardioNetClassifier.__doc__ = (CardioNetClassifier.__doc__ or "").replace(
     "ARCHITECTURE_DEFAULTS", describe_defaults()

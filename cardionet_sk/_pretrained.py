@@ -44,7 +44,6 @@ class PretrainedMixin:
     crop_size: Any
     crop_stride: Any
     threshold: Any
-    calibration: Any
     model_: Any
     classes_: Any
     binary_: bool
@@ -247,7 +246,6 @@ class PretrainedMixin:
             config.architecture,
             **{(k if k in own else f"model__{k}"): v for k, v in config.hyperparameters.items()},
             threshold=list(config.thresholds),
-            calibration=config.calibration,
             **{name: getattr(config, name) for name in hub.INFERENCE_PARAMETERS},
             standardize=config.standardization is not None,
             # For a legacy release, the rate of the windows the network takes.
@@ -267,6 +265,8 @@ class PretrainedMixin:
         clf.history_ = {}
         clf.validation_records_ = np.array([], dtype=int)
         clf.pretrained_config_ = config
+        if config.calibration is not None:
+            clf.calibration_maps_ = list(config.calibration)
         clf.hyperparameters_ = check_hyperparameters(config.architecture, config.hyperparameters)
         clf.model_ = build_compiled_network(clf, seed=None)
         return clf

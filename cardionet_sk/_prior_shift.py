@@ -33,6 +33,7 @@ from ._priors import (
     check_priors,
     estimate_priors_bbse,
     estimate_priors_em,
+    shift_test,
 )
 from ._response import positive_proba
 from ._thresholds import apply_thresholds
@@ -64,14 +65,15 @@ def _members(estimator):
 
 
 def _uncalibrated(estimator):
-    """Names of the classifiers, ``estimator`` or its ensemble members, that hold a
-    ``calibration`` parameter set to ``None`` (:class:`~cardionet_sk.CardioNetClassifier`)."""
+    """Names of the classifiers, ``estimator`` or its ensemble members, that apply no
+    calibration maps (:class:`~cardionet_sk.CardioNetClassifier` without
+    ``calibration_maps_``, or with ``calibration=False``)."""
     estimator = _unwrap(estimator)
     members = _members(estimator)
     if members:
         return [name for m in members for name in _uncalibrated(m)]
-    params = estimator.get_params(deep=False)
-    if "calibration" in params and params["calibration"] is None:
+    # A CardioNetClassifier without maps, or with calibration switched off.
+    if hasattr(estimator, "_calibration_maps") and estimator._calibration_maps() is None:
         config = getattr(estimator, "pretrained_config_", None)
         return [getattr(config, "name", None) or type(estimator).__name__]
     return []
@@ -171,6 +173,16 @@ class PriorShiftAdaptedClassifier(MultilabelMetaClassifier):
           ``cost_fp / (cost_fp + cost_fn)``) stays optimal in the target
           population; more records are labelled where a class is commoner.
 
+    shift_alpha : float in (0, 1) or None, default=None
+        With ``method="em"``, a significance gate: a class keeps its source
+        prevalence unless the likelihood-ratio test of "no shift" (EM's
+        estimate against the source prevalence, chi-squared with one degree
+        of freedom) rejects it at this level (``shift_pvalues_``). ``None``
+        adapts every class. On resamples of the embedded models' calibration
+        records the test holds its level; it guards against adapting to
+        sampling noise, not against a population whose records differ by
+        more than the prevalences (there the test rejects too).
+
     min_target_samples : int, default=100
         Fewest unlabelled target records :meth:`fit` estimates from; fewer
         (but not none) raise a ``ValueError``.
@@ -207,6 +219,15 @@ class PriorShiftAdaptedClassifier(MultilabelMetaClassifier):
         Whether EM converged for each class (a
         :class:`~sklearn.exceptions.ConvergenceWarning` says when one did
         not). Only with ``method="em"``.
+
+    shift_pvalues_ : ndarray of shape (n_classes,)
+        p-value of each class's likelihood-ratio test of "no shift" (1 when
+        there are no target records). Only with ``method="em"``.
+
+    shift_adapted_ : ndarray of shape (n_classes,)
+        Whether each class was moved to its estimate: all with
+        ``shift_alpha=None``, else those whose p-value is below
+        ``shift_alpha``. Only with ``method="em"``.
 
     condition_numbers_ : ndarray of shape (n_classes,)
         Condition number of each class's source confusion matrix; above about
@@ -295,6 +316,7 @@ class PriorShiftAdaptedClassifier(MultilabelMetaClassifier):
         "method": [StrOptions({"em", "bbse"})],
         "threshold": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="both"), "array-like"],
         "threshold_rule": [StrOptions({"likelihood_ratio", "probability"})],
+        "shift_alpha": [Interval(Real, 0, 1, closed="neither"), None],
         "min_target_samples": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -308,6 +330,7 @@ class PriorShiftAdaptedClassifier(MultilabelMetaClassifier):
         method="em",
         threshold="auto",
         threshold_rule="likelihood_ratio",
+        shift_alpha=None,
         min_target_samples=MIN_TARGET_SAMPLES,
         max_iter=1000,
         tol=1e-6,
@@ -317,6 +340,7 @@ class PriorShiftAdaptedClassifier(MultilabelMetaClassifier):
         self.method = method
         self.threshold = threshold
         self.threshold_rule = threshold_rule
+        self.shift_alpha = shift_alpha
         self.min_target_samples = min_target_samples
         self.max_iter = max_iter
         self.tol = tol
@@ -357,8 +381,9 @@ class PriorShiftAdaptedClassifier(MultilabelMetaClassifier):
         ValueError
             If there are fewer than ``min_target_samples`` unlabelled records
             (but some), if the estimator is a classifier without calibration
-            maps, if ``source_priors="auto"`` finds no prevalences, or if
-            ``method="bbse"`` has no labelled records.
+            maps, if ``source_priors="auto"`` finds no prevalences, if
+            ``method="bbse"`` has no labelled records, or if ``shift_alpha``
+            is set with ``method="bbse"``.
         """
         raise_for_params(params, self, "fit")
         X, labelled, y_labelled, class_names = self._split_rows(X, y)
@@ -367,11 +392,10 @@ class PriorShiftAdaptedClassifier(MultilabelMetaClassifier):
         uncalibrated = _uncalibrated(self.estimator_)
         if uncalibrated:
             raise ValueError(
-                f"{', '.join(map(str, uncalibrated))} has no calibration maps (calibration=None): "
+                f"{', '.join(map(str, uncalibrated))} applies no calibration maps: "
                 "its probabilities are not frequencies at any known prevalence, and adapting "
                 "them to another population would be meaningless. Calibrate it first "
-                "(CalibratedMultilabelClassifierCV, or fit_calibration_maps and "
-                "set_params(calibration=...))."
+                "(CalibratedMultilabelClassifierCV, or CardioNetClassifier.fit_calibration)."
             )
         target_rows = np.flatnonzero(~labelled)
         n_target = len(target_rows)
@@ -383,7 +407,18 @@ class PriorShiftAdaptedClassifier(MultilabelMetaClassifier):
             )
         self.source_priors_ = self._source_priors(y_labelled, n_classes)
         source_threshold = self._check_threshold(n_classes)
-        for name in ("n_iter_", "converged_", "condition_numbers_"):
+        if self.shift_alpha is not None and self.method != "em":
+            raise ValueError(
+                f"shift_alpha gates EM's estimates; it cannot be used with method="
+                f"{self.method!r}. Set shift_alpha=None, or method='em'."
+            )
+        for name in (
+            "n_iter_",
+            "converged_",
+            "condition_numbers_",
+            "shift_pvalues_",
+            "shift_adapted_",
+        ):
             self.__dict__.pop(name, None)
         if n_target == 0:
             self.target_priors_ = self.source_priors_.copy()
@@ -394,6 +429,8 @@ class PriorShiftAdaptedClassifier(MultilabelMetaClassifier):
         if self.method == "em" and n_target == 0:
             self.n_iter_ = np.zeros(n_classes, dtype=int)
             self.converged_ = np.ones(n_classes, dtype=bool)
+            self.shift_pvalues_ = np.ones(n_classes)
+            self.shift_adapted_ = np.ones(n_classes, dtype=bool)
         self.n_target_samples_ = n_target
         self._source_threshold = source_threshold
         if self.threshold_rule == "likelihood_ratio":
@@ -513,6 +550,13 @@ class PriorShiftAdaptedClassifier(MultilabelMetaClassifier):
                     f"{np.flatnonzero(~self.converged_).tolist()}; increase max_iter.",
                     ConvergenceWarning,
                     stacklevel=3,
+                )
+            _, self.shift_pvalues_ = shift_test(proba, self.source_priors_, self.target_priors_)
+            self.shift_adapted_ = np.ones(len(self.target_priors_), dtype=bool)
+            if self.shift_alpha is not None:
+                self.shift_adapted_ = self.shift_pvalues_ < self.shift_alpha
+                self.target_priors_ = np.where(
+                    self.shift_adapted_, self.target_priors_, self.source_priors_
                 )
             return
         if not labelled.any():

@@ -12,6 +12,7 @@ probabilities already computed, so that a caller scoring records batch by batch 
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.stats import chi2
 
 from ._compat import Interval, validate_params
 from ._validation import check_multilabel_y, check_thresholds
@@ -172,6 +173,28 @@ def estimate_priors_em(proba, source_priors, *, max_iter=1000, tol=1e-6):
         if not active.size:
             break
     return priors, n_iter, converged
+
+
+def shift_test(proba, source, target):
+    """Likelihood-ratio test of "no prior shift", per class, on checked arrays.
+
+    ``target`` is the maximum-likelihood prevalence of the target records
+    (:func:`estimate_priors_em`); the statistic is twice the log-likelihood
+    ratio of the records at ``target`` and at ``source``, and its p-value is
+    that of a chi-squared variable with one degree of freedom (Wilks), valid
+    for calibrated probabilities and many records.
+
+    Returns
+    -------
+    statistic, pvalue : ndarray of shape (n_classes,)
+    """
+
+    def loglik(priors):
+        up, down = priors / source, (1 - priors) / (1 - source)
+        return np.log(np.maximum(up * proba + down * (1 - proba), np.finfo(float).tiny)).sum(axis=0)
+
+    statistic = np.maximum(2 * (loglik(target) - loglik(source)), 0.0)
+    return statistic, chi2.sf(statistic, 1)
 
 
 @validate_params(

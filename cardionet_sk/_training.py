@@ -45,8 +45,6 @@ class TrainingMixin:
     class_weight: Any
     standardize: bool
     init: Any
-    init_standardization: bool
-    freeze_epochs: int
     validation_split: float
     random_state: Any
     sampling_rate: float
@@ -90,9 +88,12 @@ class TrainingMixin:
         train, val = split_records(X.shape[0], validation_split, rng, groups)
         if not warm:
             self.validation_records_ = val
+            # Calibration maps belong to the network they were fitted on.
+            self.__dict__.pop("calibration_maps_", None)
             self._initialize(X, y, train, seed)
             self.history_ = {}
-        frozen = min(self.freeze_epochs, epochs) if self.init is not None and not warm else 0
+        freeze_epochs = self._fine_tuning("freeze_epochs", "freeze_epochs", 0)
+        frozen = min(freeze_epochs, epochs) if self.init is not None and not warm else 0
         for phase_epochs, body_frozen in ((frozen, True), (epochs - frozen, False)):
             if phase_epochs == 0:
                 continue
@@ -121,7 +122,8 @@ class TrainingMixin:
             else (np.ones(self.n_classes_), np.ones(self.n_classes_))
         )
         source = self._pretrained_start(X) if self.init is not None else None
-        if self.standardize and source is not None and self.init_standardization:
+        keep_statistics = self._fine_tuning("standardization", "init_standardization", True)
+        if self.standardize and source is not None and keep_statistics:
             self.mean_, self.scale_ = source.mean_, source.scale_
         elif self.standardize:
             mean, scale = lead_statistics(X, train)
@@ -145,6 +147,11 @@ class TrainingMixin:
         self.model_ = build_compiled_network(self, seed)
         if source is not None:
             transfer_body_weights(source.model_, self.model_)
+
+    def _fine_tuning(self, name, old_name, default):
+        """The fine-tuning setting ``init__<name>``, or its constructor parameter of before
+        0.5 (``old_name``, deprecated), or ``default``."""
+        return self._routed("init").get(name, getattr(self, old_name, default))
 
     def _routed(self, prefix):
         """Routed parameters ``<prefix>__<name>``, as ``{name: value}``."""

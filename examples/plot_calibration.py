@@ -6,7 +6,7 @@ A probability of 0.3 should come true about 30 % of the time. The network of the
 pretrained model, trained with balanced class weights, gives rare classes scores that are
 too high; the model therefore ships one calibration map per class, fitted on records of
 folds 1-8 held out from training (see :ref:`probabilities`). This example compares the
-network's raw scores, ``calibration=None``, with the shipped calibrated probabilities in
+network's raw scores, ``calibration=False``, with the shipped calibrated probabilities in
 reliability diagrams (:class:`~sklearn.calibration.CalibrationDisplay`): the observed
 frequency of each class against the mean predicted probability, in bins.
 
@@ -79,15 +79,15 @@ print(f"{source}: {len(X)} records")
 # Raw and calibrated probabilities
 # --------------------------------
 #
-# ``calibration=None`` gives the network's own scores. The shipped maps are plain numbers,
-# ``clf.calibration``; :func:`~cardionet_sk.apply_calibration` maps the raw scores with
+# ``calibration=False`` gives the network's own scores. The shipped maps are plain numbers,
+# ``clf.calibration_maps_``; :func:`~cardionet_sk.apply_calibration` maps the raw scores with
 # them, which is what ``predict_proba`` does when ``calibration`` is set. Predicting once
 # and calibrating afterwards saves a second pass through the network.
 
 clf = CardioNetClassifier.from_pretrained("cardionet-ptbxl")
-maps = clf.calibration
+maps = clf.calibration_maps_
 print("shipped maps:", [m["method"] for m in maps])
-raw = clf.set_params(calibration=None).predict_proba(X)
+raw = clf.set_params(calibration=False).predict_proba(X)
 calibrated = apply_calibration(raw, maps)
 classes = list(clf.classes_)
 
@@ -153,7 +153,7 @@ pd.DataFrame(
 # -----
 #
 # - The shipped thresholds (``clf.threshold``) were tuned on the calibrated scale: with
-#   ``calibration=None``, tune them again before calling ``predict``.
+#   ``calibration=False``, tune them again before calling ``predict``.
 # - Calibration holds for records like PTB-XL's. Where a class is rarer or more common, the
 #   probabilities shift with it; calibrate on records of that population
 #   (:func:`~cardionet_sk.fit_calibration_maps`,

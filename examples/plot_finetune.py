@@ -79,7 +79,7 @@ print(f"labels: {', '.join(names)}")
 #
 # Both use the pretrained model's recipe: random 2.5 s crops, one pass over the whole
 # record at prediction. The fine-tuned one trains only its new output layer for the first
-# epoch (``freeze_epochs=1``), then the whole network at a lower learning rate; it also
+# epoch (``init__freeze_epochs=1``), then the whole network at a lower learning rate; it also
 # keeps the pretrained per-lead standardisation (``init_standardization=True``).
 
 recipe = dict(
@@ -97,7 +97,10 @@ recipe = dict(
 )
 scratch = CardioNetClassifier(**recipe, learning_rate=1e-2)
 finetuned = CardioNetClassifier(
-    **recipe, init="resnet1d-wang-ptbxl", freeze_epochs=1, learning_rate=3e-3
+    **recipe,
+    init="resnet1d-wang-ptbxl",
+    init__freeze_epochs=1,
+    learning_rate=3e-3,
 )
 for clf in (scratch, finetuned):
     clf.fit(X[train], y[train], groups=groups[train])
@@ -148,7 +151,7 @@ plt.show()
 #
 #     GridSearchCV(
 #         CardioNetClassifier(**recipe),
-#         {"init": [None, "resnet1d-wang-ptbxl"], "freeze_epochs": [0, 1]},
+#         {"init": [None, "resnet1d-wang-ptbxl"], "init__freeze_epochs": [0, 1]},
 #         cv=GroupKFold(3), scoring="roc_auc",
 #     ).fit(X, y, groups=groups)
 #

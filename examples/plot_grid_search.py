@@ -39,9 +39,9 @@ from cardionet_sk.datasets import load_sample
 X, y = load_sample(return_X_y=True)
 
 tiny = CardioNetClassifier(
-    filters=(8, 16),
-    kernel_sizes=(7, 5),
-    dense_units=16,
+    model__filters=(8, 16),
+    model__kernel_sizes=(7, 5),
+    model__dense_units=16,
     epochs=12,
     batch_size=64,
     validation_split=0,

@@ -175,9 +175,9 @@ print(
 # ``y``, so that ``classes_`` reads NORM ... HYP instead of 0 ... 4.
 
 tiny = CardioNetClassifier(
-    filters=(8, 16),
-    kernel_sizes=(7, 5),
-    dense_units=16,
+    model__filters=(8, 16),
+    model__kernel_sizes=(7, 5),
+    model__dense_units=16,
     epochs=5,
     validation_split=0,
     class_names=sample.target_names,

@@ -9,8 +9,8 @@ from cardionet_sk._keras.callbacks import learning_rate_schedule
 
 SMALL_RESNET = {
     "architecture": "resnet1d_wang",
-    "filters": (8, 8),
-    "dense_units": 8,
+    "model__filters": (8, 8),
+    "model__dense_units": 8,
     "epochs": 1,
     "random_state": 0,
 }
@@ -89,7 +89,7 @@ def test_benchmark_architectures_train_on_crops_and_predict_whole_records(archit
     X, y = make_ecgs()
     clf = CardioNetClassifier(
         architecture,
-        dense_units=8,
+        model__dense_units=8,
         epochs=1,
         random_state=0,
         crop_size=40,
@@ -139,9 +139,9 @@ def test_whole_record_inference_passes_each_record_through_the_network_once():
 def test_whole_record_inference_needs_a_network_that_takes_any_length():
     X, y = make_ecgs()
     clf = CardioNetClassifier(
-        filters=(4,),
-        kernel_sizes=(3,),
-        dense_units=4,
+        model__filters=(4,),
+        model__kernel_sizes=(3,),
+        model__dense_units=4,
         epochs=1,
         crop_size=40,
         crop_inference="whole",

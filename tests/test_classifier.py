@@ -26,7 +26,13 @@ from cardionet_sk import CardioNetClassifier
 from cardionet_sk._keras.architectures import build_network
 
 # A network small enough that a fit takes a second on two CPU cores.
-TINY = {"filters": (4,), "kernel_sizes": (3,), "dense_units": 8, "epochs": 1, "random_state": 0}
+TINY = {
+    "model__filters": (4,),
+    "model__kernel_sizes": (3,),
+    "model__dense_units": 8,
+    "epochs": 1,
+    "random_state": 0,
+}
 
 MACRO_AUC = make_scorer(roc_auc_score, average="macro", response_method="predict_proba")
 
@@ -78,40 +84,69 @@ def test_unknown_architecture_hyperparameter_is_rejected():
 def test_mismatched_filters_and_kernel_sizes_are_rejected():
     X, y = make_ecgs()
     with pytest.raises(ValueError, match="same length"):
-        CardioNetClassifier(**{**TINY, "kernel_sizes": (3, 3)}).fit(X, y)
+        CardioNetClassifier(**{**TINY, "model__kernel_sizes": (3, 3)}).fit(X, y)
 
 
-def test_every_hyperparameter_is_a_constructor_parameter():
+def test_the_constructor_has_at_most_26_parameters_each_in_the_docstring():
+    import inspect
+
+    from numpydoc.docscrape import ClassDoc
+
+    names = [
+        name
+        for name, p in inspect.signature(CardioNetClassifier).parameters.items()
+        if p.kind is not p.VAR_KEYWORD
+    ]
+    assert len(names) <= 26, names
+    documented = {
+        part.strip()
+        for item in ClassDoc(CardioNetClassifier)["Parameters"]
+        for part in item.name.split(",")
+    }
+    assert set(names) <= documented, sorted(set(names) - documented)
     params = CardioNetClassifier().get_params()
-    for name in [
-        "architecture",
-        "filters",
-        "kernel_sizes",
-        "dense_units",
-        "dropout",
-        "epochs",
-        "batch_size",
-        "learning_rate",
-        "optimizer",
-        "class_weight",
-        "validation_split",
-        "patience",
-        "random_state",
-        "verbose",
-        "threshold",
-        "window_aggregation",
-    ]:
-        assert name in params
-    assert params["batch_size"] == 32
-    assert params["validation_split"] == 0.2
-    assert params["optimizer"] == "adam"
-    assert params["class_weight"] == "balanced"
+    assert params["batch_size"] == 32 and params["validation_split"] == 0.2
+    assert params["optimizer"] == "adam" and params["class_weight"] == "balanced"
+    assert params["calibration"] is True
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "value"),
+    [
+        ("filters", "model__filters", (6,)),
+        ("dense_units", "model__dense_units", 9),
+        ("dropout", "model__dropout", 0.25),
+        ("kernel_sizes", "model__kernel_sizes", (5,)),
+        ("callbacks", "fit__callbacks", []),
+    ],
+)
+def test_a_parameter_routed_since_0_5_still_works_by_its_old_name_with_a_future_warning(
+    old, new, value
+):
+    X, y = make_ecgs()
+    tiny = {k: v for k, v in TINY.items() if k.removeprefix("model__") != old}
+    with pytest.warns(FutureWarning, match=f"{old}=.*pass {new}="):
+        by_old = CardioNetClassifier(**tiny, **{old: value}).fit(X, y)
+    by_new = CardioNetClassifier(**tiny, **{new: value}).fit(X, y)
+    np.testing.assert_allclose(by_old.predict_proba(X), by_new.predict_proba(X), rtol=1e-6)
+
+
+def test_a_misspelt_plain_parameter_is_an_error_naming_the_closest_one():
+    X, y = make_ecgs()
+    with pytest.raises(ValueError, match="Unknown parameter 'learnig_rate'.*learning_rate"):
+        CardioNetClassifier(**TINY, learnig_rate=0.1).fit(X, y)
 
 
 def test_architecture_hyperparameters_change_the_network():
     X, y = make_ecgs()
     clf = CardioNetClassifier(
-        **{**TINY, "filters": (6, 7), "kernel_sizes": (5, 3), "dense_units": 9, "dropout": 0.25}
+        **{
+            **TINY,
+            "model__filters": (6, 7),
+            "model__kernel_sizes": (5, 3),
+            "model__dense_units": 9,
+            "model__dropout": 0.25,
+        }
     ).fit(X, y)
     assert clf.model_.get_layer("conv1").filters == 6
     assert clf.model_.get_layer("conv2").kernel_size == (3,)
@@ -458,7 +493,7 @@ def test_seeded_fits_interleaved_in_threads_match_sequential_fits():
     barrier = threading.Barrier(2)
 
     def fit(s):
-        return CardioNetClassifier(**s, callbacks=[_Rendezvous(barrier)]).fit(X, y)
+        return CardioNetClassifier(**s, fit__callbacks=[_Rendezvous(barrier)]).fit(X, y)
 
     with ThreadPoolExecutor(2) as pool:
         threaded = list(pool.map(fit, settings))
@@ -494,9 +529,9 @@ def test_clone_gives_an_unfitted_copy_with_the_same_parameters():
 
 def test_nested_parameters_are_reachable_through_a_pipeline():
     pipe = Pipeline([("id", FunctionTransformer()), ("clf", CardioNetClassifier(**TINY))])
-    pipe.set_params(clf__dropout=0.3, clf__optimizer__beta_1=0.7)
+    pipe.set_params(clf__model__dropout=0.3, clf__optimizer__beta_1=0.7)
     params = pipe.get_params()
-    assert params["clf__dropout"] == 0.3
+    assert params["clf__model__dropout"] == 0.3
     assert params["clf__optimizer__beta_1"] == 0.7
 
 
@@ -522,7 +557,7 @@ def test_grid_search_tunes_architecture_and_training_parameters():
     X, y = make_ecgs(n_records=30)
     search = GridSearchCV(
         CardioNetClassifier(**TINY),
-        {"dense_units": [4, 8], "learning_rate": [1e-3, 1e-2]},
+        {"model__dense_units": [4, 8], "learning_rate": [1e-3, 1e-2]},
         cv=KFold(2),
         scoring=MACRO_AUC,
     ).fit(X, y)

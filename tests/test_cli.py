@@ -40,9 +40,9 @@ def tiny_model(tmp_path_factory):
     """A tiny CardioNet trained for one epoch on the bundled sample, saved as a model folder."""
     sample = load_sample()
     clf = CardioNetClassifier(
-        filters=(2, 2, 2),
-        kernel_sizes=(3, 3, 3),
-        dense_units=4,
+        model__filters=(2, 2, 2),
+        model__kernel_sizes=(3, 3, 3),
+        model__dense_units=4,
         epochs=1,
         validation_split=0,
         threshold=THRESHOLDS,
@@ -358,9 +358,9 @@ def test_fully_convolutional_model_takes_records_of_any_length_from_its_crop(tmp
     sample = load_sample()
     clf = CardioNetClassifier(
         "resnet1d_wang",
-        filters=(2,),
-        kernel_sizes=(3, 3),
-        dense_units=4,
+        model__filters=(2,),
+        model__kernel_sizes=(3, 3),
+        model__dense_units=4,
         epochs=1,
         validation_split=0,
         crop_size=250,
@@ -420,9 +420,9 @@ def test_table_describes_each_predicted_label_of_a_model_with_descriptions(tmp_p
     descriptions = ["normal ECG", "myocardial infarction", "ST/T change", "conduction", "hyp"]
     model = (
         CardioNetClassifier(
-            filters=(2,),
-            kernel_sizes=(3,),
-            dense_units=4,
+            model__filters=(2,),
+            model__kernel_sizes=(3,),
+            model__dense_units=4,
             epochs=1,
             threshold=0.0,
             class_names=sample.target_names,

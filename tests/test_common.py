@@ -22,7 +22,13 @@ from cardionet_sk import (
 )
 
 # A network small enough that a fit takes a second on two CPU cores.
-TINY = {"filters": (4,), "kernel_sizes": (3,), "dense_units": 8, "epochs": 1, "random_state": 0}
+TINY = {
+    "model__filters": (4,),
+    "model__kernel_sizes": (3,),
+    "model__dense_units": 8,
+    "epochs": 1,
+    "random_state": 0,
+}
 
 # -- why a check is expected to fail -----------------------------------------------------------
 

@@ -28,9 +28,9 @@ N_SPLITS = 2
 
 def make_search():
     tiny = CardioNetClassifier(
-        filters=(2,),
-        kernel_sizes=(3,),
-        dense_units=4,
+        model__filters=(2,),
+        model__kernel_sizes=(3,),
+        model__dense_units=4,
         epochs=1,
         validation_split=0,
         random_state=0,

@@ -17,7 +17,13 @@ import tensorflow as tf
 from cardionet_sk import CardioNetClassifier
 from cardionet_sk.datasets import load_sample
 
-TINY = {"filters": (4,), "kernel_sizes": (3,), "dense_units": 8, "epochs": 2, "random_state": 0}
+TINY = {
+    "model__filters": (4,),
+    "model__kernel_sizes": (3,),
+    "model__dense_units": 8,
+    "epochs": 2,
+    "random_state": 0,
+}
 
 
 @pytest.fixture(scope="module")

@@ -192,7 +192,11 @@ def test_arguments_are_checked_before_any_task_runs(X):
     with pytest.raises(ValueError, match="npartitions must be a positive integer; got 1.5"):
         score_records_dask(MODEL, ["a"], npartitions=1.5)
     fitted = CardioNetClassifier(
-        filters=(2,), kernel_sizes=(3,), dense_units=4, epochs=1, validation_split=0
+        model__filters=(2,),
+        model__kernel_sizes=(3,),
+        model__dense_units=4,
+        epochs=1,
+        validation_split=0,
     ).fit(X[:8], load_sample().target[:8])
     with pytest.raises(ValueError, match="this estimator has no saved config"):
         score_records_dask(fitted, ["a"])

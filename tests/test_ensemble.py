@@ -26,7 +26,7 @@ from cardionet_sk import (
 from cardionet_sk.datasets import load_sample, read_record
 from cardionet_sk.hub import _resolve
 
-TINY = {"filters": (2,), "kernel_sizes": (3,), "dense_units": 4, "epochs": 1}
+TINY = {"model__filters": (2,), "model__kernel_sizes": (3,), "model__dense_units": 4, "epochs": 1}
 
 
 @pytest.fixture(scope="module")

@@ -19,11 +19,11 @@ from cardionet_sk.datasets import load_sample
 
 # Tiny networks, one epoch: the export must reproduce whatever the weights are.
 TINY = {
-    "cardionet": dict(filters=(4,), kernel_sizes=(3,), dense_units=8),
+    "cardionet": dict(model__filters=(4,), model__kernel_sizes=(3,), model__dense_units=8),
     "resnet1d_wang": dict(
-        filters=(4,),
-        kernel_sizes=(3, 3),
-        dense_units=8,
+        model__filters=(4,),
+        model__kernel_sizes=(3, 3),
+        model__dense_units=8,
         model__stem_kernel_size=3,
         crop_size=250,
         window_aggregation="max",
@@ -53,18 +53,19 @@ def tflite_proba(path, X):
 
 def test_tflite_matches_predict_proba(fitted, sample, tmp_path):
     X, _, _ = sample
-    model_path, _ = fitted.set_params(calibration=None).export(tmp_path / "m.tflite")
+    model_path, _ = fitted.set_params(calibration=False).export(tmp_path / "m.tflite")
     np.testing.assert_allclose(tflite_proba(model_path, X), fitted.predict_proba(X), atol=1e-4)
 
 
 @pytest.mark.parametrize("method", ["sigmoid", "isotonic", "temperature"])
 def test_calibration_maps_are_in_the_graph(fitted, sample, method, tmp_path):
     X, y, _ = sample
-    raw_path, _ = export_model(fitted.set_params(calibration=None), tmp_path / "raw.tflite")
+    raw_path, _ = export_model(fitted.set_params(calibration=False), tmp_path / "raw.tflite")
     raw = tflite_proba(raw_path, X)
     maps = fit_calibration_maps(y, fitted.predict_proba(X), method=method)
     try:
-        model_path, _ = export_model(fitted.set_params(calibration=maps), tmp_path / "cal.tflite")
+        fitted.fit_calibration(X, y, method=method).set_params(calibration=True)
+        model_path, _ = export_model(fitted, tmp_path / "cal.tflite")
         proba = tflite_proba(model_path, X)
         # The graph's maps against apply_calibration on the same network outputs: exact to
         # float32 rounding.
@@ -73,7 +74,7 @@ def test_calibration_maps_are_in_the_graph(fitted, sample, method, tmp_path):
         # narrow range) magnify the float32 rounding of the network itself tenfold.
         np.testing.assert_allclose(proba, fitted.predict_proba(X), atol=1e-3)
     finally:
-        fitted.set_params(calibration=None)
+        fitted.set_params(calibration=False)
 
 
 def test_crops_and_aggregation_are_in_the_graph(fitted, sample, tmp_path):
@@ -175,13 +176,13 @@ def test_onnx_matches_predict_proba(fitted, sample, tmp_path):
         return session.run(["probabilities"], {"records": X})[0]
 
     np.testing.assert_allclose(onnx_proba(), fitted.predict_proba(X), atol=1e-4)
-    fitted.set_params(calibration=fit_calibration_maps(y, fitted.predict_proba(X), "sigmoid"))
+    fitted.fit_calibration(X, y, method="sigmoid").set_params(calibration=True)
     try:
         # ONNX Runtime's convolutions round differently from TensorFlow's, and the steep Platt
         # map of a one-epoch network (its scores span a narrow range) magnifies that tenfold.
         np.testing.assert_allclose(onnx_proba(), fitted.predict_proba(X), atol=1e-3)
     finally:
-        fitted.set_params(calibration=None)
+        fitted.set_params(calibration=False)
 
 
 def test_onnx_without_tf2onnx_is_a_clear_error(fitted, tmp_path, monkeypatch):
@@ -245,7 +246,11 @@ def test_binary_and_callable_aggregation_are_rejected(fitted, sample, tmp_path):
             window_aggregation=TINY[fitted.architecture].get("window_aggregation", "mean")
         )
     binary = CardioNetClassifier(
-        filters=(2,), kernel_sizes=(3,), dense_units=4, epochs=1, validation_split=0
+        model__filters=(2,),
+        model__kernel_sizes=(3,),
+        model__dense_units=4,
+        epochs=1,
+        validation_split=0,
     ).fit(X, y[:, 0])
     with pytest.raises(ValueError, match="binary classifier is not supported"):
         export_model(binary, tmp_path / "model.tflite")
@@ -261,7 +266,7 @@ def test_embedded_model_exports_within_1e4_of_predict_proba(name, form, sample, 
     X, _, _ = sample
     clf = CardioNetClassifier.from_pretrained(name)
     if clf.pretrained_config_.task == "superdiagnostic":
-        assert clf.calibration is not None  # the maps are in the graph, on real records
+        assert clf.calibration_maps_ is not None  # the maps are in the graph, on real records
     if form == "onnx":
         optional_import("tf2onnx", "export")
         ort = optional_import("onnxruntime", "export")

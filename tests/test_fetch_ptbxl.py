@@ -242,7 +242,11 @@ def test_windowed_pipeline_fits_a_few_hundred_real_records(fold9):
             (
                 "clf",
                 CardioNetClassifier(
-                    filters=(8, 16), kernel_sizes=(7, 5), dense_units=16, epochs=2, random_state=0
+                    model__filters=(8, 16),
+                    model__kernel_sizes=(7, 5),
+                    model__dense_units=16,
+                    epochs=2,
+                    random_state=0,
                 ),
             ),
         ]

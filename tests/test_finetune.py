@@ -9,7 +9,12 @@ from sklearn.model_selection import GridSearchCV, KFold
 from cardionet_sk import CardioNetClassifier
 from cardionet_sk.datasets import load_sample
 
-TINY = {"filters": (4, 4), "kernel_sizes": (3, 3), "dense_units": 8, "random_state": 0}
+TINY = {
+    "model__filters": (4, 4),
+    "model__kernel_sizes": (3, 3),
+    "dense_units": 8,
+    "random_state": 0,
+}
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +50,7 @@ def body_weights(model):
 
 def test_frozen_body_keeps_the_pretrained_weights_under_a_new_head(sample, pretrained, new_labels):
     source = CardioNetClassifier.from_pretrained(pretrained)
-    clf = CardioNetClassifier(init=str(pretrained), freeze_epochs=1, epochs=1, random_state=0)
+    clf = CardioNetClassifier(init=str(pretrained), init__freeze_epochs=1, epochs=1, random_state=0)
     clf.fit(sample.data, new_labels)
     assert clf.classes_.tolist() == ["normal", "ischaemia", "no_hypertrophy"]
     assert clf.predict_proba(sample.data).shape == (52, 3)
@@ -58,7 +63,7 @@ def test_frozen_body_keeps_the_pretrained_weights_under_a_new_head(sample, pretr
 
 def test_unfrozen_fine_tuning_trains_the_body_too(sample, pretrained, new_labels):
     source = CardioNetClassifier.from_pretrained(pretrained)
-    clf = CardioNetClassifier(init=str(pretrained), freeze_epochs=1, epochs=2, random_state=0)
+    clf = CardioNetClassifier(init=str(pretrained), init__freeze_epochs=1, epochs=2, random_state=0)
     clf.fit(sample.data, new_labels)
     assert len(clf.history_["loss"]) == 2
     changed = [
@@ -71,7 +76,7 @@ def test_unfrozen_fine_tuning_trains_the_body_too(sample, pretrained, new_labels
 
 def test_statistics_can_be_learned_from_the_new_records(sample, pretrained, new_labels):
     source = CardioNetClassifier.from_pretrained(pretrained)
-    clf = CardioNetClassifier(init=str(pretrained), init_standardization=False, epochs=1)
+    clf = CardioNetClassifier(init=str(pretrained), init__standardization=False, epochs=1)
     clf.fit(sample.data[:40], new_labels[:40])
     assert not np.allclose(clf.mean_, source.mean_)
 
@@ -80,7 +85,7 @@ def test_init_survives_clone_and_grid_search(sample, pretrained, new_labels):
     clf = CardioNetClassifier(init=str(pretrained), epochs=1, validation_split=0, random_state=0)
     assert clone(clf).get_params()["init"] == str(pretrained)
     search = GridSearchCV(
-        clf, {"freeze_epochs": [0, 1]}, cv=KFold(2), scoring="roc_auc", error_score="raise"
+        clf, {"init__freeze_epochs": [0, 1]}, cv=KFold(2), scoring="roc_auc", error_score="raise"
     ).fit(sample.data, new_labels)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
 

@@ -18,7 +18,13 @@ from cardionet_sk.hub import DEFAULT_MODEL, DEFAULT_REPO_ID, _resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 
-TINY = {"filters": (4,), "kernel_sizes": (3,), "dense_units": 8, "epochs": 1, "random_state": 0}
+TINY = {
+    "model__filters": (4,),
+    "model__kernel_sizes": (3,),
+    "model__dense_units": 8,
+    "epochs": 1,
+    "random_state": 0,
+}
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 

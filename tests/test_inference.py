@@ -12,7 +12,13 @@ from cardionet_sk import CardioNetClassifier, PTBXLWindower
 from cardionet_sk._keras.inference import _FUNCTIONS, tracing_count
 from cardionet_sk.datasets import load_sample
 
-TINY = {"filters": (4,), "kernel_sizes": (3,), "dense_units": 8, "epochs": 1, "random_state": 0}
+TINY = {
+    "model__filters": (4,),
+    "model__kernel_sizes": (3,),
+    "model__dense_units": 8,
+    "epochs": 1,
+    "random_state": 0,
+}
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +43,7 @@ def test_predict_proba_of_varying_batch_sizes_compiles_once(data):
 
 def test_fully_convolutional_network_compiles_once_for_any_record_length(data):
     X, y = data
-    resnet = {"filters": (4,), "dense_units": 4, "epochs": 1, "random_state": 0}
+    resnet = {"model__filters": (4,), "model__dense_units": 4, "epochs": 1, "random_state": 0}
     clf = CardioNetClassifier("resnet1d_wang", **resnet).fit(X, y)
     for length in (64, 40, 100):
         clf.predict_proba(np.resize(X, (5, length, 12)))

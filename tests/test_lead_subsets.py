@@ -14,7 +14,13 @@ from cardionet_sk._cli import main
 from cardionet_sk.datasets import load_sample, read_record
 
 SUBSET = ["II", "V1"]
-TINY = {"filters": (2,), "kernel_sizes": (3,), "dense_units": 4, "epochs": 1, "random_state": 0}
+TINY = {
+    "model__filters": (2,),
+    "model__kernel_sizes": (3,),
+    "model__dense_units": 4,
+    "epochs": 1,
+    "random_state": 0,
+}
 
 
 @pytest.fixture(scope="module")

@@ -137,6 +137,32 @@ def test_card_with_subgroups_keeps_its_hub_metadata(tmp_path):
     assert ModelCard.load(tmp_path / "README.md").data.library_name == "cardionet-sk"
 
 
+EXTERNAL = {
+    "dataset": "PhysioNet/CinC Challenge 2021: Georgia and Chapman-Shaoxing records",
+    "description": "34 of 40 records.",
+    "n_records": 34,
+    "min_count": 5,
+    "macro_auc": 0.85,
+    "macro_auc_95ci": [0.75, 0.93],
+    "per_class": {
+        **{c: {"auc": 0.8, "auc_95ci": [0.7, 0.9], "positives": 8} for c in CLASSES},
+        "MI": {"auc": None, "auc_95ci": None, "positives": 0},
+    },
+}
+
+
+def test_card_shows_the_external_validation_row_when_measured():
+    text = model_card(config({"external_validation": EXTERNAL})).text
+    assert "External validation" in sections(text)
+    assert "Chapman-Shaoxing records, records the model never saw. 34 of 40 records." in text
+    row = next(line for line in text.splitlines() if line.startswith("| 34 |"))
+    assert row == (
+        "| 34 | 0.850 (0.750-0.930) | 0.800 (0.700-0.900) | n/a (0 positives) "
+        "| 0.800 (0.700-0.900) | 0.800 (0.700-0.900) | 0.800 (0.700-0.900) |"
+    )
+    assert "External validation" not in sections(model_card(config()).text)
+
+
 @pytest.mark.parametrize("name", list_pretrained())
 def test_embedded_card_is_the_card_its_config_writes(name):
     folder = EMBEDDED_DIR / name

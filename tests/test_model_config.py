@@ -9,7 +9,13 @@ import pytest
 from cardionet_sk import CardioNetClassifier
 from cardionet_sk.hub import ConfigError, ModelConfig
 
-TINY = {"filters": (4,), "kernel_sizes": (3,), "dense_units": 8, "epochs": 1, "random_state": 0}
+TINY = {
+    "model__filters": (4,),
+    "model__kernel_sizes": (3,),
+    "model__dense_units": 8,
+    "epochs": 1,
+    "random_state": 0,
+}
 CLASSES = ["NORM", "MI", "STTC", "CD", "HYP"]
 
 
@@ -128,20 +134,23 @@ def test_calibration_maps_round_trip_exactly_and_stay_optional(tmp_path):
     clf = CardioNetClassifier(**TINY).fit(X, y)
     raw = clf.predict_proba(X)
     maps = fit_calibration_maps(y.to_numpy(), raw, method="isotonic")
-    clf.set_params(calibration=maps)
+    clf.fit_calibration(X, y, method="isotonic")
+    assert clf.calibration_maps_ == maps
     calibrated = clf.predict_proba(X)
     assert not np.allclose(calibrated, raw)
 
     loaded = CardioNetClassifier.from_pretrained(clf.save_pretrained(tmp_path / "model"))
-    assert loaded.calibration == maps
+    assert loaded.calibration_maps_ == maps
     np.testing.assert_array_equal(loaded.predict_proba(X), calibrated)
     # The network's own scores stay reachable.
-    np.testing.assert_allclose(loaded.set_params(calibration=None).predict_proba(X), raw)
+    np.testing.assert_allclose(loaded.set_params(calibration=False).predict_proba(X), raw)
+    # Refitting drops the maps: they belong to the network they were fitted on.
+    assert not hasattr(clf.fit(X, y), "calibration_maps_")
 
 
 def test_folder_saved_without_calibration_loads_uncalibrated(folder, tmp_path):
     old = tamper(folder, tmp_path, lambda c: c.pop("calibration"))
-    assert CardioNetClassifier.from_pretrained(old).calibration is None
+    assert not hasattr(CardioNetClassifier.from_pretrained(old), "calibration_maps_")
 
 
 def test_folder_saved_before_whole_record_inference_predicts_crops(folder, tmp_path):

@@ -129,6 +129,44 @@ def test_nothing_moves_when_the_target_prevalences_are_the_source_ones():
     np.testing.assert_allclose(exact.predict_proba(X), proba)
 
 
+def test_shift_gate_adapts_shifted_classes_and_keeps_unshifted_ones():
+    # Class 0 and 1 shifted, class 2 at its source prevalence.
+    prevalence = np.array([0.15, 0.05, SOURCE[2]])
+    X, y = scores(5_000, prevalence, seed=20)
+    plain = adapter().fit(X)
+    gated = adapter(shift_alpha=0.01).fit(X)
+
+    assert (plain.shift_pvalues_ >= 0).all() and (plain.shift_pvalues_ <= 1).all()
+    assert plain.shift_adapted_.all()
+    np.testing.assert_array_equal(gated.shift_pvalues_, plain.shift_pvalues_)
+    np.testing.assert_array_equal(gated.shift_adapted_, plain.shift_pvalues_ < 0.01)
+    np.testing.assert_array_equal(gated.shift_adapted_, [True, True, False])
+    np.testing.assert_array_equal(gated.target_priors_[:2], plain.target_priors_[:2])
+    assert gated.target_priors_[2] == SOURCE[2] != plain.target_priors_[2]
+    # The unadapted class keeps the classifier's probabilities and threshold.
+    proba = KnownPosterior().predict_proba(X)
+    np.testing.assert_allclose(gated.predict_proba(X)[:, 2], proba[:, 2])
+    assert gated.thresholds_[2] == 0.5
+
+
+def test_shift_gate_holds_its_level_without_a_shift():
+    # Calibrated probabilities at the source prevalences: about alpha of the tests reject.
+    rejected = [
+        adapter(shift_alpha=0.1).fit(scores(2_000, SOURCE, seed=seed)[0]).shift_adapted_
+        for seed in range(40)
+    ]
+    assert 0.02 <= np.mean(rejected) <= 0.22
+
+
+def test_shift_gate_is_refused_with_bbse():
+    X_source, y_source = scores(500, SOURCE, seed=21)
+    X, y = scores(500, TARGET, seed=22)
+    with pytest.raises(ValueError, match="shift_alpha"):
+        adapter(method="bbse", shift_alpha=0.05).fit(
+            np.vstack([X_source, X]), np.vstack([y_source, -np.ones_like(y)])
+        )
+
+
 def test_em_that_does_not_converge_warns_and_says_so():
     X, _ = scores(2_000, TARGET, seed=5)
     with pytest.warns(ConvergenceWarning, match="max_iter=1"):
@@ -188,12 +226,11 @@ def test_too_few_target_records_are_refused():
 
 def test_classifier_without_calibration_maps_is_refused():
     class Uncalibrated(KnownPosterior):
-        def __init__(self, calibration=None):
-            super().__init__()
-            self.calibration = calibration
+        def _calibration_maps(self):  # as a CardioNetClassifier without maps
+            return None
 
     X, _ = scores(200, TARGET, seed=10)
-    with pytest.raises(ValueError, match="no calibration maps"):
+    with pytest.raises(ValueError, match="applies no calibration maps"):
         PriorShiftAdaptedClassifier(FrozenEstimator(Uncalibrated()), source_priors=SOURCE).fit(X)
 
 
@@ -313,6 +350,7 @@ def test_refit_with_another_method_leaves_no_stale_diagnostic():
         np.vstack([X_source, X]), np.vstack([y_source, -np.ones_like(y)])
     )
     assert hasattr(fitted, "condition_numbers_") and not hasattr(fitted, "converged_")
+    assert not hasattr(fitted, "shift_pvalues_")
 
 
 # -- saved models -------------------------------------------------------------------------
@@ -344,13 +382,12 @@ def test_source_priors_are_read_from_the_embedded_model_config(default_model):
 
 
 def test_embedded_model_without_calibration_maps_is_refused(default_model):
-    maps = default_model.calibration
-    default_model.set_params(calibration=None)
+    default_model.set_params(calibration=False)
     try:
-        with pytest.raises(ValueError, match="has no calibration maps"):
+        with pytest.raises(ValueError, match="applies no calibration maps"):
             PriorShiftAdaptedClassifier(FrozenEstimator(default_model)).fit(np.zeros((200, 1)))
     finally:
-        default_model.set_params(calibration=maps)
+        default_model.set_params(calibration=True)
 
 
 def test_ensemble_priors_are_the_weighted_mean_of_its_members():

@@ -27,7 +27,11 @@ def small_clf(sample):
     """A tiny classifier fitted on the sample (no checks, so the fit itself stays silent)."""
     y = load_sample().target
     return CardioNetClassifier(
-        filters=(4,), kernel_sizes=(3,), dense_units=8, epochs=1, random_state=0
+        model__filters=(4,),
+        model__kernel_sizes=(3,),
+        model__dense_units=8,
+        epochs=1,
+        random_state=0,
     ).fit(sample, y)
 
 
@@ -162,7 +166,11 @@ def test_warning_escalates_to_an_error(sample, small_clf):
 def test_fit_warns_at_the_classifier_rate(sample):
     y = load_sample().target
     clf = CardioNetClassifier(
-        filters=(4,), kernel_sizes=(3,), dense_units=8, epochs=1, random_state=0
+        model__filters=(4,),
+        model__kernel_sizes=(3,),
+        model__dense_units=8,
+        epochs=1,
+        random_state=0,
     )
     with pytest.warns(SignalQualityWarning, match="apparent heart rate") as record:
         clf.set_params(sampling_rate=500).fit(sample, y)

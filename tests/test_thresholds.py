@@ -779,7 +779,13 @@ def test_pipeline_in_cross_val_score_and_grid_search():
 # -- with CardioNetClassifier ----------------------------------------------------------------
 
 # A network small enough that a fit takes a second on two CPU cores.
-TINY = {"filters": (4,), "kernel_sizes": (3,), "dense_units": 8, "epochs": 1, "random_state": 0}
+TINY = {
+    "model__filters": (4,),
+    "model__kernel_sizes": (3,),
+    "model__dense_units": 8,
+    "epochs": 1,
+    "random_state": 0,
+}
 
 
 def make_ecgs(n_records, n_timesteps):

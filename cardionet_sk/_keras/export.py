@@ -173,8 +173,8 @@ def serving_function(clf, n_timesteps):
     mean, scale = (np.asarray(v, dtype=np.float32) for v in (clf.mean_, clf.scale_))
     calibrators = (
         None
-        if clf.calibration is None
-        else [Calibrator.from_dict(mapping) for mapping in clf.calibration]
+        if clf._calibration_maps() is None
+        else [Calibrator.from_dict(mapping) for mapping in clf._calibration_maps()]
     )
     # As predict_proba: records of crop_size timesteps are not cropped, and the samples after
     # the last full crop are dropped.
@@ -331,7 +331,7 @@ def export_metadata(clf, n_timesteps, format, quantize):
             "sampling_rate": float(clf.sampling_rate),
         },
         "output": {"name": "probabilities", "shape": [None, clf.n_classes_], "dtype": "float32"},
-        "calibrated": clf.calibration is not None,
+        "calibrated": clf._calibration_maps() is not None,
         # The saved inference parameters, with the stride and shifts the graph applies.
         **inference_parameters(clf),
         "crop_stride": clf._prediction_stride(),

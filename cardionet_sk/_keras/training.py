@@ -171,12 +171,16 @@ def train_network(
         "max_shift": estimator.max_shift,
     }
     fit_kwargs = estimator._routed("fit")
+    # fit__callbacks join the training's own, and fit__verbose is Keras' (silent by default);
+    # until 0.6 also the constructor's callbacks and verbose of before.
+    user_callbacks = fit_kwargs.pop("callbacks", None) or getattr(estimator, "callbacks", None)
+    verbose = fit_kwargs.pop("verbose", getattr(estimator, "verbose", 0))
     if len(validation):
         fit_kwargs["validation_data"] = TrainingBatches(
             X, y, sample_weight, validation, **{**batches, "shuffle": False, "max_shift": 0}
         )
     callbacks = training_callbacks(
-        user_callbacks=estimator.callbacks,
+        user_callbacks=user_callbacks,
         lr_schedule=estimator.lr_schedule,
         learning_rate=estimator.learning_rate,
         epochs=estimator.epochs,
@@ -199,7 +203,7 @@ def train_network(
         # again with Python's global random generator, which other threads share.
         shuffle=False,
         callbacks=callbacks,
-        verbose=estimator.verbose,
+        verbose=verbose,
         initial_epoch=initial_epoch,
         epochs=initial_epoch + epochs,
         **fit_kwargs,

@@ -248,7 +248,8 @@ class ModelConfig:
                 if clf.standardize
                 else None
             ),
-            calibration=None if clf.calibration is None else list(clf.calibration),
+            # The model as it predicts: its maps, unless calibration is switched off.
+            calibration=None if (maps := clf._calibration_maps()) is None else list(maps),
             **inference_parameters(clf),
             weights_dtype=weights_dtype,
             **card,
