@@ -3,6 +3,7 @@
 import importlib
 import os
 
+import numpy as np
 import pytest
 
 
@@ -17,3 +18,13 @@ def optional_import(module, extra):
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message, allow_module_level=True)
+
+
+def first_load(home, barrier, out):
+    """Load ``home`` with ``fetch_ptbxl`` once all the processes are ready, to make their first
+    loads collide; save the records to ``out``. For spawned processes: this module imports
+    neither TensorFlow nor the test modules."""
+    from cardionet_sk.datasets import fetch_ptbxl
+
+    barrier.wait(timeout=300)
+    np.save(out, fetch_ptbxl(home).data)

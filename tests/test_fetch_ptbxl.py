@@ -9,9 +9,10 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHARED_PTBXL, requires_shared_ptbxl
+from _helpers import first_load
 
 from cardionet_sk.datasets import fetch_ptbxl
+from conftest import SHARED_PTBXL, requires_shared_ptbxl
 
 pytestmark = requires_shared_ptbxl
 
@@ -120,12 +121,6 @@ def test_cache_is_rebuilt_when_a_record_changes(fold9_home, tmp_path):
     assert len(list((root / ".cache").glob("*.npy"))) == 2
 
 
-def _first_load(home, barrier, out):
-    """Load ``home`` once all the processes are ready, to make their first loads collide."""
-    barrier.wait(timeout=120)
-    np.save(out, fetch_ptbxl(home).data)
-
-
 def test_concurrent_first_loads_all_return_the_records(fold9_home, tmp_path):
     # As parallel GridSearchCV jobs or Dask workers do: every process finds no cache,
     # parses the records and publishes the same cache file.
@@ -135,7 +130,8 @@ def test_concurrent_first_loads_all_return_the_records(fold9_home, tmp_path):
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(4)
     outs = [tmp_path / f"out{i}.npy" for i in range(4)]
-    processes = [context.Process(target=_first_load, args=(home, barrier, out)) for out in outs]
+    # The target lives in a light module: a spawned process imports it, not TensorFlow.
+    processes = [context.Process(target=first_load, args=(home, barrier, out)) for out in outs]
     for process in processes:
         process.start()
     for process in processes:

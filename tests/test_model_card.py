@@ -3,6 +3,8 @@
 Configs are built by hand: rendering a card needs no network, weights or TensorFlow.
 """
 
+from dataclasses import replace
+
 import pytest
 from huggingface_hub import ModelCard
 
@@ -103,6 +105,15 @@ def test_every_card_separates_use_out_of_scope_use_and_limitations():
 def test_calibrated_model_says_where_it_was_calibrated():
     maps = [{"method": "temperature", "temperature": 1.0}] * len(CLASSES)
     assert "calibrated on PTB-XL only" in model_card(config(calibration=maps)).text
+
+
+def test_calibrated_model_says_for_which_prevalences_and_points_to_the_adapter():
+    maps = [{"method": "temperature", "temperature": 1.0}] * len(CLASSES)
+    priors = [0.42, 0.26, 0.25, 0.24, 0.13]
+    text = model_card(replace(config(calibration=maps), calibration_priors=priors)).text
+    assert "prevalences (NORM 42%, MI 26%, STTC 25%, CD 24%, HYP 13%" in text
+    assert "PriorShiftAdaptedClassifier" in text and "--adapt-priors" in text
+    assert "PriorShiftAdaptedClassifier" not in model_card(config(calibration=maps)).text
 
 
 def test_subgroup_section_shows_sizes_macro_auc_and_class_scores(card):

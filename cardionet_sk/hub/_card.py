@@ -18,6 +18,14 @@ stores in a config's ``metrics["subgroups"]``; the benchmark's report and
 A value (and its interval) is ``null`` where the subgroup has fewer than
 ``min_count`` positive or negative records of a class, and so are the macro
 and mean values it would enter.
+
+``metrics["external_validation"]``, stored by ``benchmarks/external_validation.py``,
+is the model on records of other hospitals, shown as one row::
+
+    {"dataset": str, "description": str, "n_records": int, "min_count": 5,
+     "macro_auc": float | None, "macro_auc_95ci": [low, high] | None,
+     "per_class": {class: {"auc": float | None, "auc_95ci": [low, high] | None,
+                           "positives": int}}}
 """
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
@@ -82,6 +90,7 @@ def model_card(config):
             *_known_limitations(config),
             *_evaluation(metrics),
             *_subgroups(metrics.get("subgroups")),
+            *_external_validation(metrics.get("external_validation")),
             *(["## Training", "", config.training, ""] if config.training else []),
             "## Data and citation",
             "",
@@ -178,6 +187,15 @@ def _known_limitations(config):
         if config.calibration is not None
         else "Its probabilities are not calibrated: read them as scores, not frequencies."
     )
+    priors = getattr(config, "calibration_priors", None)
+    if config.calibration is not None and priors is not None:
+        at = ", ".join(f"{c} {p:.0%}" for c, p in zip(config.classes, priors))
+        calibration += (
+            f" They hold for a population of PTB-XL's prevalences ({at}, those of the records "
+            "the maps were fitted on); for another population, adapt them to its prevalences, "
+            "estimated from its unlabelled records: `PriorShiftAdaptedClassifier` in Python, "
+            "`cardionet predict --adapt-priors` on the command line."
+        )
     lines = [
         "## Known limitations",
         "",
@@ -281,6 +299,39 @@ def _subgroups(subgroups):
         "(and then no macro or mean value).",
         "",
         *subgroup_tables({None: subgroups}),
+        "",
+    ]
+
+
+def _external_validation(external):
+    """One row: the model on records of other hospitals, if it was measured on them."""
+    if not external:
+        return []
+    per_class = external["per_class"]
+    cells = [
+        estimate_text(row["auc"], row["auc_95ci"])
+        if row["auc"] is not None
+        else f"n/a ({row['positives']} positives)"
+        for row in per_class.values()
+    ]
+    return [
+        "## External validation",
+        "",
+        f"Measured by `benchmarks/external_validation.py` on {external['dataset']}, records "
+        f"the model never saw. {external['description']} These are few records: the 95 % "
+        "bootstrap intervals are wide, and nothing was tuned on them. n/a: fewer than "
+        f"{external['min_count']} positive or negative records of the class.",
+        "",
+        *_markdown_table(
+            [
+                ["records", "macro AUC (95 % CI)", *(f"{c} AUC" for c in per_class)],
+                [
+                    f"{external['n_records']:,}",
+                    estimate_text(external["macro_auc"], external["macro_auc_95ci"]),
+                    *cells,
+                ],
+            ]
+        ),
         "",
     ]
 
