@@ -2,9 +2,13 @@
 
 import importlib
 import os
+import re
 
 import numpy as np
 import pytest
+import wfdb
+
+from cardionet_sk import LEADS
 
 
 def optional_import(module, extra):
@@ -28,3 +32,52 @@ def first_load(home, barrier, out):
 
     barrier.wait(timeout=300)
     np.save(out, fetch_ptbxl(home).data)
+
+
+#: The five superclasses, and the thresholds of the tiny model of the CLI tests.
+CLASSES = ["NORM", "MI", "STTC", "CD", "HYP"]
+THRESHOLDS = [0.3, 0.4, 0.5, 0.6, 0.7]
+
+#: Lines TensorFlow's C++ runtime writes to stderr when it is imported or looks for a GPU,
+#: whatever TF_CPP_MIN_LOG_LEVEL says; the command must keep them off the user's terminal.
+TF_IMPORT_LOG = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\)|[IWEF]\d{4} \d\d:\d\d:\d\d)"
+    r"|Could not find cuda drivers|oneDNN custom operations|cuInit|cpu_feature_guard"
+)
+
+
+def write_record(folder, name, signal, fs=100, leads=LEADS):
+    wfdb.wrsamp(
+        name,
+        fs=fs,
+        units=["mV"] * signal.shape[1],
+        sig_name=list(leads),
+        p_signal=signal,
+        fmt=["16"] * signal.shape[1],
+        write_dir=str(folder),
+    )
+    return folder / f"{name}.hea"
+
+
+def write_original_release(path):
+    """A full Keras model file laid out like the published cardionet_xl.h5, through Keras's own
+    legacy H5 saving, with the default layer names of a Sequential model."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([keras.Input((1000, 12))])
+    for filters, kernel_size in ((32, 7), (64, 5), (128, 3)):
+        model.add(layers.Conv1D(filters, kernel_size, padding="same", activation="relu"))
+        model.add(layers.BatchNormalization())
+        model.add(layers.MaxPooling1D(2))
+    for layer in (
+        layers.Flatten(),
+        layers.Dense(256, activation="relu"),
+        layers.Dropout(0.5),
+        layers.Dense(5, activation="sigmoid"),
+    ):
+        model.add(layer)
+    model.compile("adam", "binary_crossentropy")
+    model.save(path)
+    return model

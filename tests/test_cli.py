@@ -17,44 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import wfdb
+from _helpers import CLASSES, TF_IMPORT_LOG, THRESHOLDS, write_original_release, write_record
 
 from cardionet_sk import LEADS, CardioNetClassifier, load_pretrained
 from cardionet_sk._cli import main
 from cardionet_sk._input_contract import resample
 from cardionet_sk.datasets import load_sample, read_record
-
-CLASSES = ["NORM", "MI", "STTC", "CD", "HYP"]
-THRESHOLDS = [0.3, 0.4, 0.5, 0.6, 0.7]
-
-#: Lines TensorFlow's C++ runtime writes to stderr when it is imported or looks for a GPU,
-#: whatever TF_CPP_MIN_LOG_LEVEL says; the command must keep them off the user's terminal.
-TF_IMPORT_LOG = re.compile(
-    r"^(WARNING: All log messages before absl::InitializeLog\(\)|[IWEF]\d{4} \d\d:\d\d:\d\d)"
-    r"|Could not find cuda drivers|oneDNN custom operations|cuInit|cpu_feature_guard"
-)
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    """A tiny CardioNet trained for one epoch on the bundled sample, saved as a model folder."""
-    sample = load_sample()
-    clf = CardioNetClassifier(
-        model__filters=(2, 2, 2),
-        model__kernel_sizes=(3, 3, 3),
-        model__dense_units=4,
-        epochs=1,
-        validation_split=0,
-        threshold=THRESHOLDS,
-        class_names=sample.target_names,
-        random_state=0,
-    ).fit(sample.data[:16], sample.target[:16])
-    return clf.save_pretrained(
-        tmp_path_factory.mktemp("cli") / "tiny",
-        name="tiny test model",
-        description="A CardioNet small enough for tests.",
-        metrics={"dataset": "PTB-XL fold 9", "macro_auc": 0.5, "macro_f1": 0.25},
-    )
 
 
 @pytest.fixture(scope="module")
@@ -184,8 +152,12 @@ def test_info_summarises_the_model_card(tiny_model):
     assert f"{n_params:,} parameters" in lines[0]
     assert lines[1] == "A CardioNet small enough for tests."
     assert lines[2] == f"input: 1000 samples (10 s) at 100 Hz, leads {' '.join(LEADS)}, mV"
-    assert lines[3] == "thresholds: NORM 0.30, MI 0.40, STTC 0.50, CD 0.60, HYP 0.70"
-    assert lines[4] == "PTB-XL fold 9: macro AUC 0.500, macro F1 0.250"
+    assert lines[3] == (
+        "records: any sampling rate (resampled to 100 Hz), leads matched by name, "
+        "at least 10 s long"
+    )
+    assert lines[4] == "thresholds: NORM 0.30, MI 0.40, STTC 0.50, CD 0.60, HYP 0.70"
+    assert lines[5] == "PTB-XL fold 9: macro AUC 0.500, macro F1 0.250"
     assert "not a medical device" in lines[-1]
 
 
@@ -229,8 +201,8 @@ def test_info_summarises_subgroup_performance(tiny_model, tmp_path, capsys):
     )
     assert main(["info", "--model", str(model)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[3] == "PTB-XL fold 9: macro AUC 0.500, macro F1 0.250"
-    assert lines[4:7] == [
+    assert lines[4] == "PTB-XL fold 9: macro AUC 0.500, macro F1 0.250"
+    assert lines[5:8] == [
         "by subgroup (PTB-XL fold 9, 95 % bootstrap intervals):",
         "  all (n=2,193): macro AUC 0.917 (0.907-0.927), mean sensitivity 0.80, "
         "mean specificity 0.90",
@@ -297,19 +269,6 @@ def test_unknown_model(records):
     arguments, _, _ = records
     result = cardionet("predict", arguments[0], "--model", "./no/such/model")
     assert_one_line_error(result, "'./no/such/model' is neither an existing folder")
-
-
-def write_record(folder, name, signal, fs=100, leads=LEADS):
-    wfdb.wrsamp(
-        name,
-        fs=fs,
-        units=["mV"] * signal.shape[1],
-        sig_name=list(leads),
-        p_signal=signal,
-        fmt=["16"] * signal.shape[1],
-        write_dir=str(folder),
-    )
-    return folder / f"{name}.hea"
 
 
 @pytest.mark.parametrize(
@@ -388,8 +347,6 @@ def test_options_without_a_command_run_the_demo(tiny_model, capsys):
 
 def test_original_release_takes_10_s_records_at_500_hz(tmp_path, capsys):
     """The original CardioNet-XL file: its windower cuts 500 Hz records into 2 s windows."""
-    from test_hub import write_original_release
-
     (tmp_path / "release").mkdir()
     write_original_release(tmp_path / "release" / "cardionet_xl.h5")
     signal = np.random.default_rng(2).normal(scale=0.2, size=(5000, 12))

@@ -15,16 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import test_cli
-from _helpers import optional_import
-from test_cli import CLASSES, TF_IMPORT_LOG, write_record
+from _helpers import CLASSES, TF_IMPORT_LOG, optional_import, write_record
 
 from cardionet_sk import CardioNetClassifier
 from cardionet_sk._cli import main
 from cardionet_sk.datasets import read_record
 
 #: The tiny saved model of test_cli, a fixture of this module too.
-tiny_model = test_cli.tiny_model
 
 
 def make_archive(root, n, per_folder=100):

@@ -5,7 +5,6 @@ which imports TensorFlow when its first fit arrives; joblib's ``"dask"`` backend
 fits of :class:`~sklearn.model_selection.GridSearchCV`.
 """
 
-import logging
 import os
 import re
 import sys
@@ -17,7 +16,7 @@ from _helpers import optional_import
 from sklearn.model_selection import GridSearchCV, KFold
 
 optional_import("distributed", "dask")
-from distributed import Client, LocalCluster, get_task_stream  # noqa: E402
+from distributed import get_task_stream  # noqa: E402
 
 from cardionet_sk import CardioNetClassifier  # noqa: E402
 from cardionet_sk.datasets import load_sample  # noqa: E402
@@ -41,22 +40,6 @@ def make_search():
 @pytest.fixture(scope="module")
 def sample():
     return load_sample(return_X_y=True)
-
-
-@pytest.fixture(scope="module")
-def client():
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        yield client
 
 
 @pytest.fixture(scope="module")

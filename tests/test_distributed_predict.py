@@ -1,9 +1,10 @@
 """Scoring records on a Dask cluster of two worker processes (predict_proba_dask and
 score_records_dask).
 
-The cluster is the :class:`distributed.LocalCluster` of ``test_dask``. What the workers did
-is read back from them with ``client.run``: the models their processes loaded (counted by
-wrapping ``load_predictor`` in each of them) and how often they unpickled a scattered classifier.
+The cluster is the :class:`distributed.LocalCluster` fixture of ``conftest.py``. What the
+workers did is read back from them with ``client.run``: the models their processes loaded
+(counted by wrapping ``load_predictor`` in each of them) and how often they unpickled a
+scattered classifier.
 """
 
 import functools
@@ -16,11 +17,10 @@ from _helpers import optional_import
 optional_import("distributed", "dask")
 import dask.array as da  # noqa: E402
 import dask.bag as db  # noqa: E402
+from _helpers import write_record  # noqa: E402
 from dask.utils import key_split  # noqa: E402
 from distributed import get_task_stream  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
-from test_cli import write_record  # noqa: E402
-from test_dask import client  # noqa: E402, F401  (the two-worker cluster fixture)
 
 from cardionet_sk import (  # noqa: E402
     CardioNetClassifier,
@@ -71,7 +71,7 @@ def _counts():
 
 
 @pytest.fixture
-def counts(client):  # noqa: F811
+def counts(client):
     """Per worker, ``(models loaded, classifiers unpickled)`` since the test started."""
     client.run(_start_counting)
     return lambda: client.run(_counts)
@@ -92,7 +92,7 @@ def _workers_that_ran(tasks, name):
 
 
 def test_predict_proba_dask_equals_predict_proba_loading_once_per_worker(
-    client,  # noqa: F811
+    client,
     counts,
     X,
     local_model,
@@ -114,7 +114,7 @@ def test_predict_proba_dask_equals_predict_proba_loading_once_per_worker(
     assert counts() == {worker: (1, 0) for worker in workers}
 
 
-def test_a_fitted_classifier_is_scattered_once_to_every_worker(client, counts, X):  # noqa: F811
+def test_a_fitted_classifier_is_scattered_once_to_every_worker(client, counts, X):
     clf = UnpicklingCounted.from_pretrained(MODEL)
     # Blocks that split the records' samples and leads are merged along those axes.
     X_blocks = da.from_array(X, chunks=(10, 250, 6))
@@ -143,7 +143,7 @@ def _write_archive(folder, X):
 
 
 def test_score_records_dask_scores_files_on_the_workers(
-    client,  # noqa: F811
+    client,
     counts,
     tmp_path,
     X,
@@ -206,7 +206,7 @@ ENSEMBLE = "ensemble-ptbxl"
 
 
 def test_an_embedded_ensemble_scores_on_the_cluster_as_in_one_process(
-    client,  # noqa: F811
+    client,
     tmp_path,
     X,
 ):

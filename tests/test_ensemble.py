@@ -6,6 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
+from _helpers import write_record
 from sklearn.base import clone
 from sklearn.datasets import make_multilabel_classification
 from sklearn.frozen import FrozenEstimator
@@ -177,8 +178,6 @@ def test_only_cardionet_members_save_as_a_model_folder(data, tmp_path):
 def test_the_command_line_scores_records_with_the_ensembles_thresholds(
     saved, sample, tmp_path, capsys
 ):
-    from test_cli import write_record
-
     from cardionet_sk._cli import main
 
     ensemble, folder = saved

@@ -10,6 +10,7 @@ import huggingface_hub
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import write_original_release
 from huggingface_hub import HfApi
 
 from cardionet_sk import CardioNetClassifier, SignalQualityWarning, list_pretrained, load_pretrained
@@ -343,30 +344,6 @@ def test_embedded_cnn_resamples_500_hz_records_whose_rate_is_stated():
 
 
 # -- the original CardioNet-XL release ----------------------------------------------------
-
-
-def write_original_release(path):
-    """A full Keras model file laid out like the published cardionet_xl.h5, through Keras's own
-    legacy H5 saving, with the default layer names of a Sequential model."""
-    import keras
-    from keras import layers
-
-    keras.utils.set_random_seed(1)
-    model = keras.Sequential([keras.Input((1000, 12))])
-    for filters, kernel_size in ((32, 7), (64, 5), (128, 3)):
-        model.add(layers.Conv1D(filters, kernel_size, padding="same", activation="relu"))
-        model.add(layers.BatchNormalization())
-        model.add(layers.MaxPooling1D(2))
-    for layer in (
-        layers.Flatten(),
-        layers.Dense(256, activation="relu"),
-        layers.Dropout(0.5),
-        layers.Dense(5, activation="sigmoid"),
-    ):
-        model.add(layer)
-    model.compile("adam", "binary_crossentropy")
-    model.save(path)
-    return model
 
 
 def test_original_cardionet_xl_release_loads_from_the_hub_cache(tmp_path, offline):

@@ -6,8 +6,8 @@ import io
 
 import numpy as np
 import pytest
+from _helpers import write_record
 from sklearn.pipeline import make_pipeline
-from test_cli import write_record
 
 from cardionet_sk import LEADS, CardioNetClassifier, PTBXLWindower
 from cardionet_sk._cli import main
