@@ -49,11 +49,8 @@ from cardionet_sk.hub import (
     EMBEDDED_DIR,
     ENSEMBLE_NAME,
     MODEL_CARD_NAME,
-    ModelConfig,
-    ensemble_member_folders,
-    ensemble_model_config,
+    folder_config,
     model_card,
-    read_ensemble_config,
 )
 
 from _common import RESULTS, ROOT, bootstrap, macro_auc, provenance, superdiagnostic_models
@@ -171,16 +168,7 @@ def set_metric(path, key, value):
 
 def rewrite_card(folder):
     """The model card of the embedded model ``folder``, written again from its files."""
-    if (folder / CONFIG_NAME).is_file():
-        config = ModelConfig.read(folder, architectures=None)
-    else:
-        ensemble = read_ensemble_config(folder)
-        members = [
-            ModelConfig.read(member, architectures=None)
-            for member in ensemble_member_folders(folder, ensemble)
-        ]
-        config = ensemble_model_config(ensemble, members)
-    model_card(config).save(folder / MODEL_CARD_NAME)
+    model_card(folder_config(folder)).save(folder / MODEL_CARD_NAME)
 
 
 def write_model(name, metrics):

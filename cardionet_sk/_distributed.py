@@ -267,9 +267,7 @@ def _classes(model, need_config=False):
         from ._pretrained import _SAVEABLE_ARCHITECTURES
 
         directory = hub.resolve_model_dir(model)
-        if hub.is_ensemble_folder(directory):
-            return list(hub.read_ensemble_config(directory).classes)
-        return hub.read_model_config(directory, architectures=_SAVEABLE_ARCHITECTURES).classes
+        return list(hub.folder_config(directory, architectures=_SAVEABLE_ARCHITECTURES).classes)
     from sklearn.pipeline import Pipeline
     from sklearn.utils.validation import check_is_fitted
 

@@ -157,17 +157,10 @@ class PretrainedMixin:
             published as; a folder written by :meth:`save_pretrained`; or a
             Hugging Face Hub repository id, downloaded with
             :func:`huggingface_hub.snapshot_download` or read from its cache.
-        revision : str, default=None
-            Hub branch, tag or commit. Given with an embedded model's repository
-            id, it fetches from the Hub instead of using the embedded copy.
-        cache_dir : str or path-like, default=None
-            Hugging Face cache folder.
-        force_download : bool, default=False
-            Download again even if cached.
-        token : str or bool, default=None
-            Hugging Face token for private repositories.
-        local_files_only : bool, default=False
-            Only use the Hugging Face cache (as ``HF_HUB_OFFLINE=1`` does).
+        revision, cache_dir, force_download, token, local_files_only
+            As in :func:`~cardionet_sk.load_pretrained`: the Hub revision, the
+            Hugging Face cache, a forced download, a token for private
+            repositories, the cache only.
 
         Returns
         -------

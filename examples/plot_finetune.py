@@ -147,7 +147,7 @@ plt.show()
 #
 # ``init`` is a parameter like any other: it survives :func:`~sklearn.base.clone`, so a
 # :class:`~sklearn.model_selection.GridSearchCV` can compare starting points, or tune
-# ``freeze_epochs``, with ``groups`` keeping each patient's records on one side::
+# ``init__freeze_epochs``, with ``groups`` keeping each patient's records on one side::
 #
 #     GridSearchCV(
 #         CardioNetClassifier(**recipe),

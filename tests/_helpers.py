@@ -34,6 +34,15 @@ def first_load(home, barrier, out):
     np.save(out, fetch_ptbxl(home).data)
 
 
+#: A CardioNet small enough to train in a second, seeded: the tests' default network.
+TINY = {
+    "model__filters": (4,),
+    "model__kernel_sizes": (3,),
+    "model__dense_units": 8,
+    "epochs": 1,
+    "random_state": 0,
+}
+
 #: The five superclasses, and the thresholds of the tiny model of the CLI tests.
 CLASSES = ["NORM", "MI", "STTC", "CD", "HYP"]
 THRESHOLDS = [0.3, 0.4, 0.5, 0.6, 0.7]

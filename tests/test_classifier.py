@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import TINY
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import make_scorer, roc_auc_score
@@ -26,13 +27,6 @@ from cardionet_sk import CardioNetClassifier
 from cardionet_sk._keras.architectures import build_network
 
 # A network small enough that a fit takes a second on two CPU cores.
-TINY = {
-    "model__filters": (4,),
-    "model__kernel_sizes": (3,),
-    "model__dense_units": 8,
-    "epochs": 1,
-    "random_state": 0,
-}
 
 MACRO_AUC = make_scorer(roc_auc_score, average="macro", response_method="predict_proba")
 

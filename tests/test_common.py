@@ -5,6 +5,7 @@ expected to fail and why.
 """
 
 import pytest
+from _helpers import TINY
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
@@ -22,13 +23,6 @@ from cardionet_sk import (
 )
 
 # A network small enough that a fit takes a second on two CPU cores.
-TINY = {
-    "model__filters": (4,),
-    "model__kernel_sizes": (3,),
-    "model__dense_units": 8,
-    "epochs": 1,
-    "random_state": 0,
-}
 
 # -- why a check is expected to fail -----------------------------------------------------------
 

@@ -10,7 +10,7 @@ import huggingface_hub
 import numpy as np
 import pandas as pd
 import pytest
-from _helpers import write_original_release
+from _helpers import TINY, write_original_release
 from huggingface_hub import HfApi
 
 from cardionet_sk import CardioNetClassifier, SignalQualityWarning, list_pretrained, load_pretrained
@@ -19,13 +19,6 @@ from cardionet_sk.hub import DEFAULT_MODEL, DEFAULT_REPO_ID, _resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 
-TINY = {
-    "model__filters": (4,),
-    "model__kernel_sizes": (3,),
-    "model__dense_units": 8,
-    "epochs": 1,
-    "random_state": 0,
-}
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 

@@ -5,20 +5,13 @@ import logging
 
 import numpy as np
 import pytest
+from _helpers import TINY
 from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.pipeline import make_pipeline
 
 from cardionet_sk import CardioNetClassifier, PTBXLWindower
 from cardionet_sk._keras.inference import _FUNCTIONS, tracing_count
 from cardionet_sk.datasets import load_sample
-
-TINY = {
-    "model__filters": (4,),
-    "model__kernel_sizes": (3,),
-    "model__dense_units": 8,
-    "epochs": 1,
-    "random_state": 0,
-}
 
 
 @pytest.fixture(scope="module")

@@ -10,15 +10,12 @@ from huggingface_hub import ModelCard
 
 from cardionet_sk import LEADS, list_pretrained
 from cardionet_sk.hub import (
-    CONFIG_NAME,
     EMBEDDED_DIR,
     MODEL_CARD_NAME,
     InputSpec,
     ModelConfig,
-    ensemble_member_folders,
-    ensemble_model_config,
+    folder_config,
     model_card,
-    read_ensemble_config,
 )
 
 CLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
@@ -177,15 +174,7 @@ def test_card_shows_the_external_validation_row_when_measured():
 @pytest.mark.parametrize("name", list_pretrained())
 def test_embedded_card_is_the_card_its_config_writes(name):
     folder = EMBEDDED_DIR / name
-    if (folder / CONFIG_NAME).is_file():
-        config = ModelConfig.read(folder, architectures=None)
-    else:
-        ensemble = read_ensemble_config(folder)
-        members = [
-            ModelConfig.read(member, architectures=None)
-            for member in ensemble_member_folders(folder, ensemble)
-        ]
-        config = ensemble_model_config(ensemble, members)
+    config = folder_config(folder)
     card = (folder / MODEL_CARD_NAME).read_text()
     assert card == str(model_card(config))
     if config.task == "superdiagnostic":

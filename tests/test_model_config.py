@@ -5,17 +5,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import TINY
 
 from cardionet_sk import CardioNetClassifier
 from cardionet_sk.hub import ConfigError, ModelConfig
 
-TINY = {
-    "model__filters": (4,),
-    "model__kernel_sizes": (3,),
-    "model__dense_units": 8,
-    "epochs": 1,
-    "random_state": 0,
-}
 CLASSES = ["NORM", "MI", "STTC", "CD", "HYP"]
 
 

@@ -6,6 +6,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import TINY
 from joblib import parallel_backend
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.stats import binomtest
@@ -779,13 +780,6 @@ def test_pipeline_in_cross_val_score_and_grid_search():
 # -- with CardioNetClassifier ----------------------------------------------------------------
 
 # A network small enough that a fit takes a second on two CPU cores.
-TINY = {
-    "model__filters": (4,),
-    "model__kernel_sizes": (3,),
-    "model__dense_units": 8,
-    "epochs": 1,
-    "random_state": 0,
-}
 
 
 def make_ecgs(n_records, n_timesteps):

@@ -33,6 +33,7 @@ from ._ensemble_config import (
     read_ensemble_config,
 )
 from ._folder import (
+    folder_config,
     load_weights,
     push_folder,
     read_model_config,
@@ -69,6 +70,7 @@ __all__ = [
     "embedded_model_folder",
     "ensemble_member_folders",
     "ensemble_model_config",
+    "folder_config",
     "is_ensemble_folder",
     "list_pretrained",
     "load_weights",

@@ -9,7 +9,9 @@ import numpy as np
 from .._constants import HEAD_LAYER
 from ._card import model_card
 from ._config import CARD_FIELDS, CONFIG_NAME, MODEL_CARD_NAME, WEIGHTS_NAME, ModelConfig
+from ._ensemble_config import ensemble_model_config, read_ensemble_config
 from ._legacy import assign_legacy_weights, legacy_config, read_legacy_weights
+from ._resolve import ensemble_member_folders, is_ensemble_folder
 from ._weights import assign_weights, read_weight_arrays, write_atomically, write_weights
 
 
@@ -37,6 +39,20 @@ def read_model_config(directory, *, architectures):
         if legacy is not None:
             return legacy
     return ModelConfig.read(directory, architectures=architectures)
+
+
+def folder_config(directory, *, architectures=None):
+    """A saved model described as one :class:`ModelConfig`: a network's (or a legacy
+    release's) own, an ensemble's made of its ``ensemble.json`` and its members' input.
+    What its model card and the ``cardionet`` command show."""
+    if not is_ensemble_folder(directory):
+        return read_model_config(directory, architectures=architectures)
+    ensemble = read_ensemble_config(Path(directory))
+    members = [
+        ModelConfig.read(member, architectures=architectures)
+        for member in ensemble_member_folders(Path(directory), ensemble)
+    ]
+    return ensemble_model_config(ensemble, members)
 
 
 def same_model(directory, other):
