@@ -80,7 +80,7 @@ print(f"labels: {', '.join(names)}")
 # Both use the pretrained model's recipe: random 2.5 s crops, one pass over the whole
 # record at prediction. The fine-tuned one trains only its new output layer for the first
 # epoch (``init__freeze_epochs=1``), then the whole network at a lower learning rate; it also
-# keeps the pretrained per-lead standardisation (``init_standardization=True``).
+# keeps the pretrained per-lead standardisation (``init__standardization=True``, the default).
 
 recipe = dict(
     architecture="resnet1d_wang",

@@ -809,7 +809,7 @@ def test_pipeline_with_cardionet_in_cross_val_score_and_grid_search():
     assert cross_val_score(pipe, X, y, cv=KFold(2), scoring=macro_f1).shape == (2,)
     search = GridSearchCV(
         pipe,
-        {"clf__estimator__dense_units": [4, 8], "clf__objective": ["f1", "youden"]},
+        {"clf__estimator__model__dense_units": [4, 8], "clf__objective": ["f1", "youden"]},
         cv=KFold(2),
         scoring=macro_f1,
     ).fit(X, y)
