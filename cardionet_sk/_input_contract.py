@@ -20,8 +20,8 @@ _MAX_DENOMINATOR = 1000
 
 #: Other spellings of the standard leads, upper-case (names are matched without case).
 #: Einthoven's leads are also written DI, DII, DIII (common in Latin-American and
-#: European exports).
-_ALIASES = {"DI": "I", "DII": "II", "DIII": "III", "LEAD I": "I", "LEAD II": "II"}
+#: European exports); a "Lead " prefix ("Lead II") is dropped before matching.
+_ALIASES = {"DI": "I", "DII": "II", "DIII": "III"}
 
 
 def canonical_lead(name):
@@ -35,6 +35,7 @@ def canonical_lead(name):
     polarity = 1.0
     if text.startswith("-") and len(text) > 1:
         text, polarity = text[1:].strip(), -1.0
+    text = text.removeprefix("LEAD ")
     return _ALIASES.get(text, text), polarity
 
 
@@ -130,35 +131,11 @@ def resample(X, from_rate, to_rate):
     return resampled.astype(np.float32)
 
 
-def resampled_length(n_timesteps, from_rate, to_rate):
-    """Timesteps of a record of ``n_timesteps`` after :func:`resample`."""
-    if from_rate == to_rate:
-        return n_timesteps
-    up, down = resampling_factors(from_rate, to_rate)
-    return -(-n_timesteps * up // down)
-
-
-def check_min_length(n_timesteps, min_timesteps, rate, who="the model"):
+def check_min_length(n_timesteps, min_timesteps, rate):
     """Raise if records of ``n_timesteps`` are shorter than ``min_timesteps`` at ``rate``."""
     if min_timesteps is not None and n_timesteps < min_timesteps:
         raise ValueError(
             f"the record is {n_timesteps / rate:g} s long ({n_timesteps} samples at "
-            f"{rate:g} Hz), shorter than the {min_timesteps / rate:g} s {who} needs at least "
+            f"{rate:g} Hz), shorter than the {min_timesteps / rate:g} s the model needs at least "
             "(the shortest record it was trained on)."
         )
-
-
-def adapt_records(X, *, sampling_rate, lead_names, model_rate, model_leads, min_timesteps=None):
-    """Records ``X`` (n_records, n_timesteps, n_leads) as the model takes them.
-
-    Leads are selected by name when ``lead_names`` is given (else ``X`` must have the
-    model's leads in its order), then the records are resampled from ``sampling_rate``
-    to ``model_rate`` and their length checked against ``min_timesteps`` (at the
-    model's rate).
-    """
-    if lead_names is not None:
-        X = select_leads(X, lead_names, model_leads)
-    if sampling_rate is not None:
-        X = resample(X, sampling_rate, model_rate)
-    check_min_length(X.shape[-2], min_timesteps, model_rate)
-    return X

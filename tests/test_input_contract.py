@@ -43,6 +43,7 @@ def default_model():
         ("DII", "II", 1),
         ("diii", "III", 1),
         (" V1 ", "V1", 1),
+        ("Lead III", "III", 1),
         ("v6", "V6", 1),
     ],
 )
