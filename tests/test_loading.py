@@ -26,8 +26,8 @@ def test_load_pretrained_opens_each_kind_of_saved_model_as_its_own_class():
 def test_load_pretrained_gives_the_probabilities_each_class_loader_gives():
     X = load_sample().data[:4]
     np.testing.assert_array_equal(
-        load_pretrained("ensemble-ptbxl").predict_proba(X),
-        MultilabelVotingClassifier.from_pretrained("ensemble-ptbxl").predict_proba(X),
+        load_pretrained("resnet1d-wang-ptbxl").predict_proba(X),
+        CardioNetClassifier.from_pretrained("resnet1d-wang-ptbxl").predict_proba(X),
     )
 
 
