@@ -282,7 +282,7 @@ def train_and_score(name, task, start, size, data, checkpoints, models):
     best = int(np.argmax(validation_auc)) if validation_auc else len(history["loss"]) - 1
     if size is not None:  # for the paired comparison of the learning curve
         np.save(OUT / f"{name}.fold9.npy", proba9.astype(np.float32))
-    clf.set_params(callbacks=None).save_pretrained(models / name)
+    clf.set_params(fit__callbacks=None).save_pretrained(models / name)
     held_out = data.ecg_id[train][clf.validation_records_]
     return {
         "run": name,

@@ -342,7 +342,7 @@ def main():
     groups = data.patient_id[train]
     clf.fit(data.data[train], data.target[train], groups=groups)
     train_seconds = time.perf_counter() - start
-    clf.set_params(callbacks=None)
+    clf.set_params(fit__callbacks=None)
     print(
         f"trained {len(clf.history_['loss'])} epochs in {train_seconds / 60:.1f} min"
         + (" (this run only: it resumed from a checkpoint)" if resumed else ""),

@@ -429,6 +429,24 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
                     f"parameters start with {', '.join(p + '__' for p in self._ROUTES)}{hint}"
                 )
 
+    def set_params(self, **params):
+        """Set the parameters of this estimator, routed ones included (``model__filters``).
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters. The names routed since 0.5 (``filters``,
+            ``callbacks`` ...) are still taken, with a ``FutureWarning`` at
+            :meth:`fit`.
+
+        Returns
+        -------
+        self : CardioNetClassifier
+        """
+        deprecated = {name: params.pop(name) for name in list(params) if name in _ROUTED_SINCE_0_5}
+        vars(self).update(deprecated)
+        return super().set_params(**params)
+
     def initialize(self, X, y=None):
         """Not supported: the network is built by :meth:`fit` (or :meth:`partial_fit`).
 

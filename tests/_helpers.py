@@ -3,12 +3,21 @@
 import importlib
 import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 import wfdb
 
 from cardionet_sk import LEADS
+
+#: The offline copy of PTB-XL folds 1-9 beside the repository (see its README).
+SHARED_PTBXL = Path(__file__).resolve().parents[2] / "shared" / "data" / "ptbxl"
+
+requires_shared_ptbxl = pytest.mark.skipif(
+    not (SHARED_PTBXL / "unpack.py").is_file(),
+    reason=f"real PTB-XL records are read from {SHARED_PTBXL}, which is absent on this machine",
+)
 
 
 def optional_import(module, extra):

@@ -2,18 +2,9 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from _helpers import THRESHOLDS
-
-#: The offline copy of PTB-XL folds 1-9 beside the repository (see its README).
-SHARED_PTBXL = Path(__file__).resolve().parents[2] / "shared" / "data" / "ptbxl"
-
-requires_shared_ptbxl = pytest.mark.skipif(
-    not (SHARED_PTBXL / "unpack.py").is_file(),
-    reason=f"real PTB-XL records are read from {SHARED_PTBXL}, which is absent on this machine",
-)
+from _helpers import SHARED_PTBXL, THRESHOLDS
 
 
 @pytest.fixture(scope="session")

@@ -682,3 +682,11 @@ def test_scikeras_initialize_is_replaced_by_a_clear_error_and_scorer_is_score():
     clf = CardioNetClassifier(**TINY).fit(X, y)
     assert clf.scorer(y, clf.predict(X)) == clf.score(X, y)
     assert clf.current_epoch == len(clf.history_["loss"])
+
+
+def test_set_params_takes_the_names_routed_since_0_5_and_fit_warns():
+    X, y = make_ecgs()
+    clf = CardioNetClassifier(**TINY, fit__callbacks=[]).fit(X, y)
+    clf.set_params(callbacks=None, fit__callbacks=None)  # as scripts of before 0.5 do
+    with pytest.warns(FutureWarning, match="callbacks=.*pass fit__callbacks="):
+        clf.fit(X, y)

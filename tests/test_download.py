@@ -9,7 +9,7 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import requires_shared_ptbxl
+from _helpers import requires_shared_ptbxl
 
 from cardionet_sk.datasets import _download, fetch_ptbxl
 from cardionet_sk.datasets._download import download_ptbxl

@@ -9,10 +9,9 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from _helpers import first_load
+from _helpers import SHARED_PTBXL, first_load, requires_shared_ptbxl
 
 from cardionet_sk.datasets import fetch_ptbxl
-from conftest import SHARED_PTBXL, requires_shared_ptbxl
 
 pytestmark = requires_shared_ptbxl
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHARED_PTBXL, requires_shared_ptbxl
+from _helpers import SHARED_PTBXL, requires_shared_ptbxl
 
 from cardionet_sk.datasets import _ptbxl as ptbxl_module
 from cardionet_sk.datasets import fetch_ptbxl

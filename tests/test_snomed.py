@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SHARED_PTBXL, requires_shared_ptbxl
+from _helpers import SHARED_PTBXL, requires_shared_ptbxl
 from numpy.testing import assert_array_equal
 
 from cardionet_sk import SUPERCLASSES
