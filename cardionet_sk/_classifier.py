@@ -443,8 +443,8 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
         -------
         self : CardioNetClassifier
         """
-        deprecated = {name: params.pop(name) for name in list(params) if name in _ROUTED_SINCE_0_5}
-        vars(self).update(deprecated)
+        for name in [name for name in params if name in _ROUTED_SINCE_0_5]:
+            setattr(self, name, params.pop(name))
         return super().set_params(**params)
 
     def initialize(self, X, y=None):
