@@ -414,16 +414,12 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
             if "__" not in name:
                 public = not name.startswith("_") and not name.endswith("_")
                 if public and name not in self._parameter_constraints:
-                    close = difflib.get_close_matches(name, list(self._parameter_constraints), n=1)
-                    raise ValueError(
-                        f"Unknown parameter {name!r} of {type(self).__name__}"
-                        + (f"; did you mean {close[0]}?" if close else ".")
-                    )
+                    hint = _closest(name, self._parameter_constraints, "{}")
+                    raise ValueError(f"Unknown parameter {name!r} of {type(self).__name__}{hint}")
                 continue
-            prefix = name.split("__", 1)[0]
+            prefix, rest = name.split("__", 1)
             if prefix not in self._ROUTES:
-                close = difflib.get_close_matches(prefix, self._ROUTES, n=1)
-                hint = f"; did you mean {close[0]}__{name.split('__', 1)[1]}?" if close else ""
+                hint = _closest(prefix, self._ROUTES, "{}__" + rest)
                 raise ValueError(
                     f"Unknown routed parameter {name!r} of {type(self).__name__}: routed "
                     f"parameters start with {', '.join(p + '__' for p in self._ROUTES)}{hint}"
@@ -735,6 +731,13 @@ class CardioNetClassifier(ClassifierMixin, TrainingMixin, PretrainedMixin, BaseW
             representative_data=representative_data,
             n_timesteps=n_timesteps,
         )
+
+
+def _closest(name, candidates, template):
+    """``"; did you mean X?"`` for the candidate closest to ``name`` (``template`` formats it),
+    or ``"."`` when none is close."""
+    close = difflib.get_close_matches(name, list(candidates), n=1)
+    return f"; did you mean {template.format(close[0])}?" if close else "."
 
 
 #: Constructor parameters of before 0.5 that are routed now, and their routed names.

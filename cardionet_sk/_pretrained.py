@@ -20,13 +20,15 @@ from ._keras.training import build_compiled_network
 _SAVEABLE_ARCHITECTURES = {name: a.defaults for name, a in ARCHITECTURES.items()}
 
 
-def _other_kind(directory):
-    """What the model folder ``directory`` holds when it is not a single network:
-    ``"an ensemble"`` or ``"a legacy release (a windowing pipeline)"``; ``None`` otherwise."""
+def _network_config(directory):
+    """The config of the single network saved in ``directory``, read once; and, when the
+    folder holds something else, what: ``"an ensemble"`` (then no config) or ``"a legacy
+    release (a windowing pipeline)"``; ``None`` for a network."""
     if hub.is_ensemble_folder(directory):
-        return "an ensemble"
+        return None, "an ensemble"
     config = hub.read_model_config(directory, architectures=_SAVEABLE_ARCHITECTURES)
-    return None if config.preprocessing is None else "a legacy release (a windowing pipeline)"
+    legacy = config.preprocessing is not None
+    return config, "a legacy release (a windowing pipeline)" if legacy else None
 
 
 class PretrainedMixin:
@@ -204,9 +206,9 @@ class PretrainedMixin:
             token=token,
             local_files_only=local_files_only,
         )
-        kind = _other_kind(directory)
+        config, kind = _network_config(directory)
         if kind is None:
-            return cls._from_folder(directory)
+            return cls._from_folder(directory, config)
         warnings.warn(
             f"{repo_id_or_path!r} is {kind}, not a single {cls.__name__}: "
             f"{cls.__name__}.from_pretrained returns it for now, but will raise in 0.6. "
@@ -220,13 +222,15 @@ class PretrainedMixin:
         return load_pretrained(directory)
 
     @classmethod
-    def _from_folder(cls, directory):
-        """The single network saved in the resolved model folder ``directory``.
+    def _from_folder(cls, directory, config=None):
+        """The single network saved in the resolved model folder ``directory``, whose
+        ``config`` is read here unless given.
 
         A legacy release's network is the classifier of its pipeline
         (:func:`~cardionet_sk.load_pretrained` adds the windower).
         """
-        config = hub.read_model_config(directory, architectures=_SAVEABLE_ARCHITECTURES)
+        if config is None:
+            config = hub.read_model_config(directory, architectures=_SAVEABLE_ARCHITECTURES)
         clf = cls._from_config(config)
         hub.load_weights(clf.model_, directory, config)
         return clf
@@ -273,10 +277,10 @@ class PretrainedMixin:
         """
         where = f"init={self.init!r}"
         directory = hub.resolve_model_dir(self.init)
-        kind = _other_kind(directory)
+        config, kind = _network_config(directory)
         if kind is not None:
             raise ValueError(f"{where} is {kind}, not a network that can be fine-tuned.")
-        source = type(self)._from_folder(directory)
+        source = type(self)._from_folder(directory, config)
         spec = source.pretrained_config_.input
         if source.architecture != self.architecture:
             raise ValueError(

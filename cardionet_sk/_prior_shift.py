@@ -13,8 +13,6 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from sklearn.frozen import FrozenEstimator
-from sklearn.pipeline import Pipeline
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 from sklearn.utils.validation import check_is_fitted, indexable
 
@@ -35,7 +33,7 @@ from ._priors import (
     estimate_priors_em,
     shift_test,
 )
-from ._response import positive_proba
+from ._response import final_estimator, positive_proba
 from ._thresholds import apply_thresholds
 from ._validation import check_multilabel_y, check_thresholds
 
@@ -44,23 +42,12 @@ from ._validation import check_multilabel_y, check_thresholds
 MIN_TARGET_SAMPLES = 100
 
 
-def _unwrap(estimator):
-    """The classifier behind a :class:`~sklearn.frozen.FrozenEstimator` or a pipeline."""
-    while True:
-        if isinstance(estimator, FrozenEstimator):
-            estimator = estimator.estimator
-        elif isinstance(estimator, Pipeline):
-            estimator = estimator[-1]
-        else:
-            return estimator
-
-
 def _members(estimator):
     """The fitted members of an ensemble (:class:`~cardionet_sk.MultilabelVotingClassifier`)."""
     from ._ensemble import MultilabelVotingClassifier
 
     if isinstance(estimator, MultilabelVotingClassifier):
-        return [_unwrap(m) for m in estimator.estimators_]
+        return [final_estimator(m) for m in estimator.estimators_]
     return []
 
 
@@ -68,7 +55,7 @@ def _uncalibrated(estimator):
     """Names of the classifiers, ``estimator`` or its ensemble members, that apply no
     calibration maps (:class:`~cardionet_sk.CardioNetClassifier` without
     ``calibration_maps_``, or with ``calibration=False``)."""
-    estimator = _unwrap(estimator)
+    estimator = final_estimator(estimator)
     members = _members(estimator)
     if members:
         return [name for m in members for name in _uncalibrated(m)]
@@ -86,7 +73,7 @@ def pretrained_priors(estimator):
     (``pretrained_config_``); for an ensemble, the weighted mean of its
     members' (its probability is the weighted mean of theirs).
     """
-    estimator = _unwrap(estimator)
+    estimator = final_estimator(estimator)
     members = _members(estimator)
     if members:
         each = [pretrained_priors(m) for m in members]
@@ -100,7 +87,7 @@ def pretrained_priors(estimator):
 def _own_threshold(estimator):
     """The wrapped classifier's decision thresholds: tuned ``thresholds_`` or a
     ``threshold`` parameter; ``None`` if it has neither."""
-    estimator = _unwrap(estimator)
+    estimator = final_estimator(estimator)
     if hasattr(estimator, "thresholds_"):
         return estimator.thresholds_
     return estimator.get_params(deep=False).get("threshold")
@@ -497,7 +484,7 @@ class PriorShiftAdaptedClassifier(MultilabelMetaClassifier):
         ``classes_`` make a binary classifier unless it says otherwise."""
         if y is not None:
             return 1 if self._binary else np.asarray(y).shape[1]
-        estimator = _unwrap(self.estimator_)
+        estimator = final_estimator(self.estimator_)
         classes = estimator.classes_
         for name in ("binary_", "_binary"):  # this package's classifiers know
             if hasattr(estimator, name):
@@ -523,7 +510,7 @@ class PriorShiftAdaptedClassifier(MultilabelMetaClassifier):
         priors = pretrained_priors(self.estimator_)
         if priors is None:
             raise ValueError(
-                f"{type(_unwrap(self.estimator_)).__name__}: source_priors='auto' found no "
+                f"{type(final_estimator(self.estimator_)).__name__}: source_priors='auto' found no "
                 "prevalences, since it is no model loaded by from_pretrained whose config "
                 "holds calibration_priors, and y marks no labelled source record. Pass "
                 "source_priors, the prevalence of each class in the records its probabilities "

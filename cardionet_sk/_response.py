@@ -8,6 +8,8 @@ single-output classifiers.
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.frozen import FrozenEstimator
+from sklearn.pipeline import Pipeline
 from sklearn.utils.parallel import Parallel, delayed
 
 from ._compat import check_method_params, safe_indexing
@@ -114,3 +116,14 @@ def out_of_fold_proba(estimator, X, y, splits, n_classes, fit_params, n_jobs=Non
     )
     test_rows = np.concatenate([test for _, test in splits])
     return fold_estimators, np.concatenate(fold_proba), test_rows
+
+
+def final_estimator(estimator):
+    """The classifier behind :class:`~sklearn.frozen.FrozenEstimator` and pipeline wrappers."""
+    while True:
+        if isinstance(estimator, FrozenEstimator):
+            estimator = estimator.estimator
+        elif isinstance(estimator, Pipeline):
+            estimator = estimator[-1]
+        else:
+            return estimator

@@ -160,21 +160,15 @@ def _scoring_ensemble(ensemble):
     predictor.estimators_ = [FrozenEstimator(member) for member, _ in unchecked]
     names = list(ensemble.named_estimators_)
     predictor.named_estimators_ = Bunch(**dict(zip(names, predictor.estimators_)))
-    min_duration = max(clf.min_duration_ for _, clf in unchecked)
-    return Model(predictor, predictor, config, min_duration)
+    return Model(predictor, predictor, config, ensemble.min_duration_)
 
 
 def n_parameters(model):
     """Trainable and non-trainable parameters of the model's networks."""
+    from ._response import final_estimator
+
     members = getattr(model.classifier, "estimators_", None) or [model.classifier]
-    return sum(_classifier_of(m).model_.count_params() for m in members)
-
-
-def _classifier_of(predictor):
-    from sklearn.pipeline import Pipeline
-
-    predictor = getattr(predictor, "estimator", predictor)  # a FrozenEstimator member
-    return predictor.steps[-1][1] if isinstance(predictor, Pipeline) else predictor
+    return sum(final_estimator(m).model_.count_params() for m in members)
 
 
 def input_rate(config):

@@ -240,17 +240,14 @@ class TrainingMixin:
         if sampling_rate is None and lead_names is None:
             return X
         X = check_ecg_array(X, allow_windows=True, allow_2d=True)
-        if lead_names is not None:
-            leads = list(LEADS)
-            if self.init is not None:
-                from . import hub
+        leads = list(LEADS)
+        if lead_names is not None and self.init is not None:
+            from . import hub
 
-                directory = hub.resolve_model_dir(self.init)
-                leads = list(hub.read_model_config(directory, architectures=None).input.leads)
-            X = select_leads(X, lead_names, leads)
-        if sampling_rate is not None:
-            X = resample(X, check_sampling_rate(sampling_rate), self.sampling_rate)
-        return X
+            directory = hub.resolve_model_dir(self.init)
+            leads = list(hub.read_model_config(directory, architectures=None).input.leads)
+        rate = self.sampling_rate if sampling_rate is None else check_sampling_rate(sampling_rate)
+        return self._as_network_takes(X, rate, lead_names, leads)
 
     def _adapt_records(self, X, sampling_rate, lead_names, *, check_signals):
         """Records at ``sampling_rate`` with ``lead_names`` as this classifier takes them.
@@ -263,8 +260,12 @@ class TrainingMixin:
         rate = self.sampling_rate if sampling_rate is None else check_sampling_rate(sampling_rate)
         if check_signals:
             warn_signal_quality(X, rate, action=self.signal_checks)
+        return self._as_network_takes(X, rate, lead_names, self._model_leads())
+
+    def _as_network_takes(self, X, rate, lead_names, leads):
+        """``X`` (checked) at ``rate`` with ``lead_names``: its columns for ``leads``, by name,
+        resampled to this classifier's rate."""
         if lead_names is not None:
-            leads = self._model_leads()
             if leads is None:
                 raise ValueError(
                     f"lead_names was given, but this {type(self).__name__} does not know the "
